@@ -1,0 +1,191 @@
+import { z } from "zod";
+
+/** Seconds, as every duration in the config. */
+const seconds = z.number().int().nonnegative();
+const positive = z.number().int().positive();
+/** A path to a file holding a secret; relative names are looked up in $CREDENTIALS_DIRECTORY. */
+const secretFile = z.string().min(1);
+
+export const SOURCES = ["openobserve", "alertmanager", "grafana", "uptime-kuma", "gatus", "generic"] as const;
+export type Source = (typeof SOURCES)[number];
+
+export const DEFAULT_ALLOWED_COMMANDS = [
+  "journalctl *",
+  "systemctl status *",
+  "systemctl show *",
+  "systemctl cat *",
+  "ls *",
+  "cat *",
+  "stat *",
+  "id *",
+  "getent *",
+  "findmnt *",
+  "mount",
+  "df *",
+  "nix eval *",
+  "nix build --dry-run *",
+  "git status*",
+  "git diff*",
+  "git log*",
+  "git show*",
+];
+
+export const DEFAULT_PROTECTED_PATHS = ["secrets/**", "**/*.age", "**/*.sops.*", ".git*/**"];
+
+const ignoreRule = z
+  .object({
+    service: z.string().optional(),
+    alertName: z.string().optional(),
+    message: z.string().optional(),
+  })
+  .strict()
+  .refine((r) => r.service !== undefined || r.alertName !== undefined || r.message !== undefined, {
+    message: "an ignore rule needs at least one of service, alertName, message",
+  });
+
+/** The whole configuration file (SPEC §3). Unknown keys are an error at every level. */
+export const configSchema = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(8470),
+      })
+      .strict()
+      .prefault({}),
+    database: z
+      .object({
+        url: z
+          .string()
+          .regex(
+            /^(postgres|postgresql|pglite):\/\//,
+            "must start with postgres://, postgresql:// or pglite://",
+          )
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
+    stateDir: z.string().default("./.homelab-healer"),
+    auth: z
+      .object({
+        tokenFile: secretFile.optional(),
+        sources: z.partialRecord(z.enum(SOURCES), z.object({ tokenFile: secretFile }).strict()).default({}),
+        github: z.object({ webhookSecretFile: secretFile.optional() }).strict().prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    repo: z
+      .object({
+        url: z.string().min(1).optional(),
+        branch: z.string().min(1).default("main"),
+        sshKeyFile: secretFile.optional(),
+        knownHostsFile: z.string().min(1).optional(),
+        protectedPaths: z.array(z.string().min(1)).default(DEFAULT_PROTECTED_PATHS),
+        maxChangedFiles: positive.default(20),
+        maxDiffLines: positive.default(600),
+        authorName: z.string().min(1).default("homelab-healer"),
+        authorEmail: z.string().min(3).default("homelab-healer@localhost"),
+      })
+      .strict()
+      .prefault({}),
+    forge: z
+      .object({
+        type: z.enum(["github", "none"]).default("github"),
+        owner: z.string().min(1).optional(),
+        repo: z.string().min(1).optional(),
+        apiUrl: z.url().default("https://api.github.com"),
+        tokenFile: secretFile.optional(),
+        labels: z.array(z.string().min(1)).default(["homelab-healer"]),
+        draftOnValidationFailure: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    agent: z
+      .object({
+        command: z.string().min(1).default("opencode"),
+        args: z.array(z.string()).optional(),
+        model: z
+          .string()
+          .regex(/^[^/]+\/.+$/, "must be provider/model")
+          .optional(),
+        opencodeConfig: z.record(z.string(), z.unknown()).default({}),
+        environmentFile: secretFile.optional(),
+        timeoutSeconds: positive.default(1800),
+        idleTimeoutSeconds: positive.default(600),
+        maxConcurrentRuns: positive.default(1),
+        maxAttempts: positive.default(2),
+        maxRunsPerDay: seconds.default(20),
+        allowedCommands: z.array(z.string().min(1)).default(DEFAULT_ALLOWED_COMMANDS),
+        sandbox: z.enum(["bubblewrap", "none"]).default("bubblewrap"),
+      })
+      .strict()
+      .prefault({}),
+    validate: z
+      .object({
+        command: z.array(z.string()).min(1).optional(),
+        timeoutSeconds: positive.default(900),
+      })
+      .strict()
+      .prefault({}),
+    triage: z
+      .object({
+        minOccurrences: positive.default(1),
+        windowSeconds: positive.default(900),
+        settleSeconds: seconds.default(60),
+        ignore: z.array(ignoreRule).default([]),
+      })
+      .strict()
+      .prefault({}),
+    lifecycle: z
+      .object({
+        staleSeconds: positive.default(2700),
+        deployGraceSeconds: seconds.default(1800),
+        verifySeconds: positive.default(7200),
+        maxFollowUps: seconds.default(2),
+        prPollSeconds: positive.default(300),
+        dismissCooldownSeconds: seconds.default(86400),
+        worktreeRetentionSeconds: seconds.default(3600),
+        alertRetentionDays: positive.default(30),
+      })
+      .strict()
+      .prefault({}),
+    notify: z
+      .object({
+        ntfy: z
+          .object({ url: z.url(), topic: z.string().min(1), tokenFile: secretFile.optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.forge.type === "github" && c.repo.url !== undefined) {
+      for (const key of ["owner", "repo", "tokenFile"] as const) {
+        if (c.forge[key] === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["forge", key],
+            message: `required when forge.type is "github"`,
+          });
+        }
+      }
+    }
+    for (const [i, rule] of c.triage.ignore.entries()) {
+      for (const [k, v] of Object.entries(rule)) {
+        try {
+          new RegExp(v as string);
+        } catch (e) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["triage", "ignore", i, k],
+            message: `bad regex: ${String(e)}`,
+          });
+        }
+      }
+    }
+  });
+
+/** The parsed file, defaults filled in. */
+export type ConfigFile = z.infer<typeof configSchema>;
