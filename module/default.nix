@@ -1,0 +1,283 @@
+# services.homelabHealer: alert webhooks in, an OpenCode agent repairs the homelab flake in a
+# worktree, a pull request out. Options and their wiring; the unit's sandboxing is ./hardening.nix.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  inherit (lib)
+    mkEnableOption
+    mkIf
+    mkOption
+    mkPackageOption
+    types
+    ;
+
+  cfg = config.services.homelabHealer;
+  format = pkgs.formats.json { };
+  name = "homelab-healer";
+  stateDir = "/var/lib/${name}";
+
+  # A path given as a string, so the secret is never copied into the world-readable Nix store
+  # (a path literal like ./token would be).
+  secretPathType = types.nullOr (
+    types.str
+    // {
+      name = "secretPath";
+      description = "absolute path to a file outside the Nix store, given as a string";
+      check = p: lib.isString p && lib.hasPrefix "/" p;
+    }
+  );
+  secretOption =
+    { example, text }:
+    mkOption {
+      type = secretPathType;
+      default = null;
+      example = "/run/secrets/homelab-healer/${example}";
+      description = text;
+    };
+
+  # secret option -> the LoadCredential name the generated settings refer to. A relative `*File`
+  # name is looked up in $CREDENTIALS_DIRECTORY by the program.
+  credentialNames = {
+    tokenFile = "token";
+    githubTokenFile = "github-token";
+    githubWebhookSecretFile = "github-webhook-secret";
+    sshKeyFile = "ssh-key";
+    ntfyTokenFile = "ntfy-token";
+  };
+  agentEnvCredential = "agent-env";
+
+  credentials =
+    lib.mapAttrsToList (opt: cred: "${cred}:${cfg.secrets.${opt}}") (
+      lib.filterAttrs (opt: _: cfg.secrets.${opt} != null) credentialNames
+    )
+    ++ lib.optional (cfg.environmentFile != null) "${agentEnvCredential}:${cfg.environmentFile}";
+
+  credentialFor = opt: mkIf (cfg.secrets.${opt} != null) credentialNames.${opt};
+
+  secretPaths =
+    lib.filter (p: p != null) (lib.attrValues cfg.secrets)
+    ++ lib.optional (cfg.environmentFile != null) cfg.environmentFile;
+
+  # `*File` keys set directly in settings must not point into the store either.
+  settingsSecretPaths = lib.collect lib.isString (
+    lib.mapAttrsRecursive (
+      path: v: if lib.hasSuffix "File" (lib.last path) && lib.last path != "knownHostsFile" then v else null
+    ) cfg.settings
+  );
+
+  # Unset typed options are null; the program's defaults apply to keys that are absent.
+  settingsJson = lib.filterAttrsRecursive (_: v: v != null) cfg.settings;
+  rawConfigFile = format.generate "${name}.json" settingsJson;
+
+  # The package validates its own config at build time, without reading any secret.
+  configFile =
+    if cfg.checkConfig then
+      pkgs.runCommand "${name}-checked.json"
+        {
+          nativeBuildInputs = [ cfg.package ];
+          config = rawConfigFile;
+          preferLocalBuild = true;
+        }
+        ''
+          homelab-healer check-config --shape-only --config "$config"
+          cp "$config" "$out"
+        ''
+    else
+      rawConfigFile;
+in
+{
+  options.services.homelabHealer = {
+    enable = mkEnableOption "homelab-healer, the self-healing control plane for a NixOS homelab";
+
+    package = mkOption {
+      type = types.package;
+      default = pkgs.callPackage ../package { };
+      defaultText = lib.literalExpression "pkgs.callPackage ./package { }";
+      description = "The homelab-healer package.";
+    };
+
+    agentPackage = mkPackageOption pkgs "opencode" {
+      extraDescription = "The agent; `settings.agent.command` defaults to its main program.";
+    };
+
+    settings = mkOption {
+      type = import ./settings.nix { inherit lib format; };
+      default = { };
+      description = ''
+        The config file (JSON, keys as in the program's `src/config/schema.ts`). Secret files are
+        set through {option}`services.homelabHealer.secrets`, which fills in the `*File` keys.
+      '';
+    };
+
+    checkConfig = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Validate the generated config at build time with `homelab-healer check-config
+        --shape-only`. Turn off only when the build machine cannot run the package (cross builds).
+      '';
+    };
+
+    database.createLocally = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Create the `homelab-healer` database and role in the local PostgreSQL, reached over
+        `/run/postgresql` with peer authentication (no password).
+      '';
+    };
+
+    secrets = {
+      tokenFile = secretOption {
+        example = "token";
+        text = "Bearer token for `/hooks/*` and `/api/*` (`auth.tokenFile`).";
+      };
+      githubTokenFile = secretOption {
+        example = "github-token";
+        text = "GitHub token that pushes branches and opens pull requests (`forge.tokenFile`).";
+      };
+      githubWebhookSecretFile = secretOption {
+        example = "github-webhook-secret";
+        text = "Enables `POST /hooks/github`, signed with this secret (`auth.github.webhookSecretFile`).";
+      };
+      sshKeyFile = secretOption {
+        example = "deploy-key";
+        text = "SSH deploy key used to push to `repo.url` (`repo.sshKeyFile`).";
+      };
+      ntfyTokenFile = secretOption {
+        example = "ntfy-token";
+        text = "Access token for `notify.ntfy` (`notify.ntfy.tokenFile`).";
+      };
+    };
+
+    environmentFile = mkOption {
+      type = secretPathType;
+      default = null;
+      example = "/run/secrets/homelab-healer/llm.env";
+      description = ''
+        `KEY=value` lines (LLM API keys) given to the agent only (`agent.environmentFile`). It is
+        passed as a credential, never as the service's own environment.
+      '';
+    };
+
+    extraPackages = mkOption {
+      type = types.listOf types.package;
+      default = with pkgs; [
+        git
+        openssh
+        nix
+        systemd
+        ripgrep
+      ];
+      defaultText = lib.literalExpression "with pkgs; [ git openssh nix systemd ripgrep ]";
+      description = "Tools on the service's and the agent's PATH (ripgrep is OpenCode's search).";
+    };
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Open `settings.listen.port` in the firewall, for alert senders on other hosts.";
+    };
+  };
+
+  config = mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = lib.all (p: !lib.hasPrefix builtins.storeDir p) (secretPaths ++ settingsSecretPaths);
+        message = ''
+          services.homelabHealer: secret files must not lie in the Nix store (it is world-readable):
+          ${lib.concatStringsSep ", " (
+            lib.filter (lib.hasPrefix builtins.storeDir) (secretPaths ++ settingsSecretPaths)
+          )}
+        '';
+      }
+      {
+        assertion =
+          cfg.settings.forge.type == "github" && cfg.settings.repo.url != null -> cfg.settings.forge ? tokenFile;
+        message = "services.homelabHealer: forge.type = \"github\" with a repo.url needs secrets.githubTokenFile.";
+      }
+    ];
+
+    warnings = lib.optional (cfg.openFirewall && cfg.settings.listen.host == "127.0.0.1") ''
+      services.homelabHealer.openFirewall is set but settings.listen.host is 127.0.0.1: nothing
+      outside this host can reach the port.
+    '';
+
+    services.homelabHealer.settings = {
+      database.url = mkIf cfg.database.createLocally (
+        lib.mkDefault "postgresql:///${name}?host=/run/postgresql"
+      );
+      auth.tokenFile = credentialFor "tokenFile";
+      auth.github.webhookSecretFile = credentialFor "githubWebhookSecretFile";
+      forge.tokenFile = credentialFor "githubTokenFile";
+      repo.sshKeyFile = credentialFor "sshKeyFile";
+      notify = mkIf (cfg.secrets.ntfyTokenFile != null) { ntfy.tokenFile = credentialNames.ntfyTokenFile; };
+      agent.command = lib.mkDefault (lib.getExe cfg.agentPackage);
+      agent.environmentFile = mkIf (cfg.environmentFile != null) agentEnvCredential;
+    };
+
+    services.postgresql = mkIf cfg.database.createLocally {
+      enable = true;
+      ensureDatabases = [ name ];
+      ensureUsers = [
+        {
+          inherit name;
+          ensureDBOwnership = true;
+        }
+      ];
+    };
+
+    users.users.${name} = {
+      isSystemUser = true;
+      group = name;
+      # The agent reads logs with journalctl.
+      extraGroups = [ "systemd-journal" ];
+      home = stateDir;
+      description = "homelab-healer service";
+    };
+    users.groups.${name} = { };
+
+    # For the CLI (`sudo -u homelab-healer homelab-healer incidents --config /etc/homelab-healer/config.json`).
+    environment.etc."${name}/config.json".source = configFile;
+    environment.systemPackages = [ cfg.package ];
+
+    # Run logs hold alert text and agent transcripts: keep the state dir private even where it
+    # pre-exists with a looser mode (restored from a backup); `e` adjusts, never creates.
+    systemd.tmpfiles.settings.${name}.${stateDir}.e = {
+      user = name;
+      group = name;
+      mode = "0700";
+    };
+
+    systemd.services.${name} = {
+      description = "homelab-healer: alerts in, reviewed pull requests out";
+      wantedBy = [ "multi-user.target" ];
+      wants = [ "network-online.target" ];
+      # postgresql.target, not .service: it is reached once the ensure* scripts have run.
+      after = [ "network-online.target" ] ++ lib.optional cfg.database.createLocally "postgresql.target";
+      requires = lib.optional cfg.database.createLocally "postgresql.target";
+      path = [ pkgs.bubblewrap ] ++ cfg.extraPackages;
+
+      serviceConfig = import ./hardening.nix // {
+        Type = "simple";
+        ExecStart = "${lib.getExe cfg.package} serve --config ${configFile}";
+        User = name;
+        Group = name;
+        LoadCredential = credentials;
+        StateDirectory = name;
+        StateDirectoryMode = "0700";
+        WorkingDirectory = stateDir;
+        Restart = "on-failure";
+        RestartSec = 5;
+        # Shutdown lets a running agent reach a safe point or release its lease.
+        TimeoutStopSec = 120;
+      };
+    };
+
+    networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall [ cfg.settings.listen.port ];
+  };
+}

@@ -1,0 +1,53 @@
+# systemd sandboxing for homelab-healer.service, after nixpkgs' immich.nix and forgejo.nix, with
+# exactly the room the agent's bubblewrap sandbox needs: it runs unprivileged as the service user
+# and creates a user, a mount and a PID namespace, mounts a fresh /proc in them, bind-mounts and
+# pivots root. Whatever is loosened here says why.
+{
+  CapabilityBoundingSet = "";
+  AmbientCapabilities = "";
+  # Unprivileged bwrap (not setuid on NixOS) works under NoNewPrivileges.
+  NoNewPrivileges = true;
+  # bwrap maps the service user into its own user namespace; a PrivateUsers= namespace around the
+  # service would leave it an unmapped nobody there.
+  PrivateUsers = false;
+  PrivateTmp = true;
+  PrivateDevices = true;
+  PrivateMounts = true;
+  ProtectSystem = "strict";
+  ProtectHome = true;
+  ProtectClock = true;
+  ProtectControlGroups = true;
+  ProtectHostname = true;
+  ProtectKernelLogs = true;
+  ProtectKernelModules = true;
+  # Off, and ProtectProc=/ProcSubset= left at their defaults, for the agent sandbox: bwrap mounts a
+  # fresh /proc for its PID namespace, and the kernel refuses that mount in a user namespace
+  # ("mount too revealing") while the inherited /proc has locked mounts over its directories, which
+  # is what ProtectKernelTunables=yes (read-only /proc/sys, /proc/bus, …) and ProtectProc= create.
+  # /proc/sys stays read-only to the unprivileged user anyway.
+  ProtectKernelTunables = false;
+  # Only the namespaces the agent sandbox creates.
+  RestrictNamespaces = "user mnt pid";
+  RestrictAddressFamilies = [
+    "AF_UNIX"
+    "AF_INET"
+    "AF_INET6"
+  ];
+  RestrictRealtime = true;
+  RestrictSUIDSGID = true;
+  RemoveIPC = true;
+  LockPersonality = true;
+  # Off: V8's JIT (Node) and OpenCode's JavaScriptCore need writable+executable memory.
+  MemoryDenyWriteExecute = false;
+  SystemCallArchitectures = "native";
+  # The usual service allow-list, plus @mount (mount, umount2, pivot_root, chroot) that bwrap uses
+  # to build the agent's root; unlike the github-runner module we cannot deny @mount. capset,
+  # unshare and clone are already in @system-service. Refused calls fail with EPERM instead of
+  # killing the process, so a tool probing an optional syscall degrades gracefully.
+  SystemCallFilter = [
+    "@system-service"
+    "@mount"
+  ];
+  SystemCallErrorNumber = "EPERM";
+  UMask = "0077";
+}

@@ -1,0 +1,42 @@
+# Evaluates services.homelabHealer with nixpkgs `lib`, the stub NixOS options and the fake pkgs.
+{ lib }:
+rec {
+  fakePkgs = import ../stubs/fake-pkgs.nix { inherit lib; };
+
+  # The evaluated NixOS-ish config for the given extra modules.
+  evalHealer =
+    modules:
+    (lib.evalModules {
+      class = "nixos";
+      modules = [
+        ../stubs/nixos-options.nix
+        ../../module
+        { _module.args.pkgs = fakePkgs; }
+      ]
+      ++ modules;
+    }).config;
+
+  # A module enabling the service with the given services.homelabHealer values.
+  healer = values: { services.homelabHealer = { enable = true; } // values; };
+
+  # One named expectation: { name, ok, detail }; detail shows what was found when it fails.
+  expect = name: ok: found: {
+    inherit name ok;
+    detail = if ok then "" else "found: ${builtins.toJSON found}";
+  };
+  expectEq = name: want: got: expect name (want == got) got;
+
+  failedAssertions = config: map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+
+  unit = config: config.systemd.services.homelab-healer;
+
+  # The config file the unit runs with: the build-time-checked copy, or the raw one.
+  configFile = config: config.environment.etc."homelab-healer/config.json".source;
+  # The settings value the module handed to pkgs.formats.json's generate.
+  settingsOf =
+    config:
+    let
+      file = configFile config;
+    in
+    file.fake.env.config.fake.value or file.fake.value;
+}

@@ -1,0 +1,57 @@
+# The homelab-healer executable: `npm run build` (tsc) and the runtime node_modules.
+{
+  lib,
+  buildNpmPackage,
+  importNpmLock,
+  nodejs_22,
+  # Where the lock's tarballs are fetched from; a mirror with the same layout works too.
+  npmRegistry ? "https://registry.npmjs.org",
+}:
+let
+  package = lib.importJSON ../package.json;
+
+  # Our lock has no `resolved` fields (npm writes it with omit-lockfile-registry-resolved) and
+  # importNpmLock needs them: fill them in, and prune what the build never uses (see below).
+  lock = import ./npm-lock.nix {
+    inherit lib npmRegistry package;
+    packageLock = lib.importJSON ../package-lock.json;
+  };
+in
+buildNpmPackage {
+  pname = package.name;
+  inherit (package) version;
+
+  src = lib.fileset.toSource {
+    root = ./..;
+    fileset = lib.fileset.unions [
+      ../package.json
+      ../package-lock.json
+      ../tsconfig.json
+      ../tsconfig.build.json
+      ../src
+      (lib.fileset.maybeMissing ../share)
+    ];
+  };
+
+  nodejs = nodejs_22;
+
+  # No npmDepsHash: every tarball is fetched by its lock integrity.
+  npmDeps = importNpmLock { inherit (lock) package packageLock; };
+  npmConfigHook = importNpmLock.npmConfigHook;
+
+  # Why no `--omit=…` in npmFlags/npmInstallFlags: tsc needs the dev dependencies, so they
+  # cannot be omitted at install, and omitting optional ones would not help anyway, because
+  # importNpmLock fetches every entry of the lock it is given whatever npm later installs.
+  # What keeps the 185 MB opencode-ai binary (and vitest, vite, biome, esbuild with their
+  # per-platform binaries) out is the pruned lock above: runtime dependencies plus typescript
+  # and @types/*, nothing else. After the build, buildNpmPackage's `npm prune --omit=dev`
+  # leaves only the runtime dependencies in $out.
+  npmBuildScript = "build";
+
+  meta = {
+    inherit (package) description;
+    license = lib.licenses.mit;
+    mainProgram = "homelab-healer";
+    platforms = lib.platforms.linux;
+  };
+}
