@@ -1,0 +1,329 @@
+import { createHash } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { git } from "./git-remote.js";
+
+/** A pull request as the fake keeps it (a subset of GitHub's shape, snake_case as on the wire). */
+export interface FakePull {
+  number: number;
+  title: string;
+  body: string;
+  draft: boolean;
+  state: "open" | "closed";
+  merged: boolean;
+  merged_at: string | null;
+  closed_at: string | null;
+  head: string;
+  headSha: string;
+  base: string;
+  labels: string[];
+}
+
+/** One request the fake answered. */
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  status: number;
+}
+
+/** An injected failure: the answer the next request gets instead of the real one. */
+export interface Fault {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** Ready-made faults shaped like GitHub's. */
+export const faults = {
+  serverError: (): Fault => ({ status: 500, body: { message: "Server Error" } }),
+  unavailable: (): Fault => ({ status: 503, body: { message: "Service Unavailable" } }),
+  /** Secondary rate limit: 429 with Retry-After, the message Octokit's throttling recognises. */
+  secondaryRateLimit: (retryAfter = 1): Fault => ({
+    status: 429,
+    headers: { "retry-after": String(retryAfter) },
+    body: {
+      message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    },
+  }),
+  /** Primary rate limit: 403 with x-ratelimit-remaining 0 and a reset time of now. */
+  primaryRateLimit: (): Fault => ({
+    status: 403,
+    headers: {
+      "x-ratelimit-limit": "5000",
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": String(Math.floor(Date.now() / 1000)),
+    },
+    body: { message: "API rate limit exceeded for installation." },
+  }),
+};
+
+/** The fake GitHub: a real HTTP server on 127.0.0.1 with inspectable state. */
+export interface FakeGithub {
+  /** Base URL: what `forge.apiUrl` is set to. */
+  url: string;
+  token: string;
+  owner: string;
+  repo: string;
+  prs: FakePull[];
+  comments: { issue: number; id: number; body: string }[];
+  deletedRefs: string[];
+  requests: LoggedRequest[];
+  /** The next `count` requests get `fault` instead of their answer. */
+  failNext(count: number, fault: Fault): void;
+  /** Marks PR `n` merged, as a human clicking Merge would. */
+  merge(n: number): void;
+  /** Closes PR `n` without merging. */
+  close(n: number): void;
+  /** Labels on PR `n`. */
+  labels(n: number): string[];
+  /** Stops the server. */
+  stop(): Promise<void>;
+}
+
+export interface FakeGithubOptions {
+  token?: string;
+  owner?: string;
+  repo?: string;
+  /** When set, heads are read from and DELETE ref deletes in this bare repository. */
+  bareRepo?: string;
+}
+
+type Json = Record<string, unknown>;
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  return text === "" ? undefined : JSON.parse(text);
+}
+
+/** Starts the fake GitHub on 127.0.0.1, port 0. */
+export async function createFakeGithub(options: FakeGithubOptions = {}): Promise<FakeGithub> {
+  const token = options.token ?? "test-forge-token";
+  const owner = options.owner ?? "homelab";
+  const repo = options.repo ?? "nixos-config";
+  const prs: FakePull[] = [];
+  const comments: FakeGithub["comments"] = [];
+  const deletedRefs: string[] = [];
+  const requests: LoggedRequest[] = [];
+  const pending: Fault[] = [];
+  let commentId = 1000;
+  let base = "";
+
+  const headSha = async (branch: string): Promise<string | undefined> => {
+    if (options.bareRepo === undefined) return createHash("sha1").update(branch).digest("hex");
+    try {
+      return (
+        await git(options.bareRepo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])
+      ).trim();
+    } catch {
+      return undefined;
+    }
+  };
+
+  const pullJson = (p: FakePull): Json => ({
+    id: p.number * 7,
+    number: p.number,
+    html_url: `https://github.example/${owner}/${repo}/pull/${p.number}`,
+    url: `${base}/repos/${owner}/${repo}/pulls/${p.number}`,
+    state: p.state,
+    title: p.title,
+    body: p.body,
+    draft: p.draft,
+    merged: p.merged,
+    merged_at: p.merged_at,
+    closed_at: p.closed_at,
+    user: { login: "homelab-healer[bot]" },
+    head: { ref: p.head, sha: p.headSha, label: `${owner}:${p.head}` },
+    base: { ref: p.base, label: `${owner}:${p.base}` },
+    labels: p.labels.map((name, i) => ({ id: i + 1, name })),
+  });
+
+  const find = (n: number) => prs.find((p) => p.number === n);
+  const mustFind = (n: number) => {
+    const pr = find(n);
+    if (!pr) throw new Error(`fake github: no PR #${n}`);
+    return pr;
+  };
+  const notFound = { status: 404, body: { message: "Not Found" } };
+
+  const route = async (method: string, path: string, query: Record<string, string>, body: unknown) => {
+    const prefix = `/repos/${owner}/${repo}`;
+    if (!path.startsWith(prefix)) return notFound;
+    const rest = path.slice(prefix.length);
+    const b = (body ?? {}) as Json;
+    if (rest === "" && method === "GET") {
+      return { status: 200, body: { name: repo, full_name: `${owner}/${repo}`, default_branch: "main" } };
+    }
+    if (rest === "/pulls" && method === "GET") {
+      const state = query.state ?? "open";
+      const list = prs.filter(
+        (p) => (state === "all" || p.state === state) && (!query.head || `${owner}:${p.head}` === query.head),
+      );
+      return { status: 200, body: list.map(pullJson) };
+    }
+    if (rest === "/pulls" && method === "POST") {
+      const head = String(b.head ?? "");
+      if (prs.some((p) => p.state === "open" && p.head === head)) {
+        const message = `A pull request already exists for ${owner}:${head}.`;
+        return {
+          status: 422,
+          body: {
+            message: "Validation Failed",
+            errors: [{ resource: "PullRequest", code: "custom", message }],
+          },
+        };
+      }
+      const sha = await headSha(head);
+      if (sha === undefined) {
+        return {
+          status: 422,
+          body: {
+            message: "Validation Failed",
+            errors: [{ resource: "PullRequest", field: "head", code: "invalid" }],
+          },
+        };
+      }
+      const pr: FakePull = {
+        number: prs.length + 1,
+        title: String(b.title ?? ""),
+        body: String(b.body ?? ""),
+        draft: b.draft === true,
+        state: "open",
+        merged: false,
+        merged_at: null,
+        closed_at: null,
+        head,
+        headSha: sha,
+        base: String(b.base ?? "main"),
+        labels: [],
+      };
+      prs.push(pr);
+      return { status: 201, body: pullJson(pr) };
+    }
+    let m = /^\/pulls\/(\d+)(\/merge)?$/.exec(rest);
+    if (m) {
+      const pr = find(Number(m[1]));
+      if (!pr) return notFound;
+      if (m[2] && method === "PUT") {
+        mergePr(pr);
+        return { status: 200, body: { merged: true, sha: pr.headSha } };
+      }
+      if (!m[2] && method === "GET") {
+        const sha = pr.state === "open" ? await headSha(pr.head) : undefined;
+        if (sha) pr.headSha = sha;
+        return { status: 200, body: pullJson(pr) };
+      }
+      if (!m[2] && method === "PATCH") {
+        if (typeof b.title === "string") pr.title = b.title;
+        if (typeof b.body === "string") pr.body = b.body;
+        if (b.state === "closed") closePr(pr);
+        return { status: 200, body: pullJson(pr) };
+      }
+    }
+    m = /^\/issues\/(\d+)\/(labels|comments)$/.exec(rest);
+    if (m) {
+      const n = Number(m[1]);
+      const pr = find(n);
+      if (!pr) return notFound;
+      if (m[2] === "labels" && method === "POST") {
+        for (const l of (b.labels as string[] | undefined) ?? [])
+          if (!pr.labels.includes(l)) pr.labels.push(l);
+        return { status: 200, body: pr.labels.map((name, i) => ({ id: i + 1, name })) };
+      }
+      if (m[2] === "comments" && method === "POST") {
+        const c = { issue: n, id: ++commentId, body: String(b.body ?? "") };
+        comments.push(c);
+        return {
+          status: 201,
+          body: { id: c.id, body: c.body, html_url: `${pullJson(pr).html_url}#issuecomment-${c.id}` },
+        };
+      }
+      if (m[2] === "comments" && method === "GET") {
+        return {
+          status: 200,
+          body: comments.filter((c) => c.issue === n).map((c) => ({ id: c.id, body: c.body })),
+        };
+      }
+    }
+    if (rest.startsWith("/git/refs/heads/") && method === "DELETE") {
+      const branch = rest.slice("/git/refs/heads/".length);
+      const gone = { status: 422, body: { message: "Reference does not exist" } };
+      if (options.bareRepo !== undefined) {
+        if ((await headSha(branch)) === undefined) return gone;
+        await git(options.bareRepo, ["update-ref", "-d", `refs/heads/${branch}`]);
+      } else if (deletedRefs.includes(branch)) {
+        return gone;
+      }
+      deletedRefs.push(branch);
+      return { status: 204, body: undefined };
+    }
+    return notFound;
+  };
+
+  const mergePr = (pr: FakePull) => {
+    const now = new Date().toISOString();
+    Object.assign(pr, { state: "closed", merged: true, merged_at: now, closed_at: now });
+  };
+  const closePr = (pr: FakePull) => {
+    Object.assign(pr, { state: "closed", closed_at: new Date().toISOString() });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    // Octokit encodes the slashes of a ref name: decode them as GitHub does.
+    const path = decodeURIComponent(url.pathname);
+    const query = Object.fromEntries(url.searchParams);
+    let body: unknown;
+    let answer: { status: number; body: unknown; headers?: Record<string, string> };
+    try {
+      body = await readBody(req);
+      const auth = req.headers.authorization ?? "";
+      const fault = pending.shift();
+      if (fault) answer = { status: fault.status, body: fault.body, headers: fault.headers ?? {} };
+      else if (auth !== `token ${token}` && auth !== `Bearer ${token}` && auth !== `bearer ${token}`) {
+        answer = { status: 401, body: { message: "Bad credentials" } };
+      } else answer = await route(req.method ?? "GET", path, query, body);
+    } catch (e) {
+      answer = { status: 400, body: { message: `Problems parsing JSON: ${String(e)}` } };
+    }
+    requests.push({ method: req.method ?? "GET", path, query, body, status: answer.status });
+    const headers: Record<string, string> = { ...(answer.headers ?? {}) };
+    if (answer.body !== undefined) headers["content-type"] = "application/json; charset=utf-8";
+    res.writeHead(answer.status, headers);
+    res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const stop = () =>
+    new Promise<void>((resolve, reject) => {
+      server.closeAllConnections();
+      server.close((e) => (e ? reject(e) : resolve()));
+    });
+
+  const fake: FakeGithub = {
+    url: base,
+    token,
+    owner,
+    repo,
+    prs,
+    comments,
+    deletedRefs,
+    requests,
+    failNext: (count, fault) => {
+      for (let i = 0; i < count; i++) pending.push(fault);
+    },
+    merge: (n) => mergePr(mustFind(n)),
+    close: (n) => closePr(mustFind(n)),
+    labels: (n) => find(n)?.labels ?? [],
+    stop,
+  };
+  return fake;
+}
