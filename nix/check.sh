@@ -7,6 +7,7 @@
 #
 #   nix/check.sh           run them; one line per check, exit 1 if any failed
 #   nix/check.sh --probe   exit 0 if Nix and nixpkgs lib are here, else print why not and exit 1
+#   nix/check.sh --settings-json   print {case: settings JSON text} for the generated configs
 #
 # Needs Nix (on PATH, or in ${NIX_TRIXIE_HOME:-/var/cache/nix-trixie}/bin) and nixpkgs lib
 # ($NIXPKGS_LIB, else /var/cache/nixpkgs-lib: a folder holding lib/). Without them it prints one
@@ -41,6 +42,11 @@ lib_expr="import $lib_dir/lib"
 check_eval() { # file suffix [flags...]
   nix eval --impure --expr "(import ./$1 { lib = $lib_expr; })$2" "${@:3}"
 }
+if [ "${1:-}" = "--settings-json" ]; then
+  check_eval nix/checks/settings-json.nix ".json" --json
+  exit
+fi
+
 failed=0
 report() { # status name [detail]
   printf '%-5s %s%s\n' "$1" "$2" "${3:+: $3}"
@@ -113,12 +119,12 @@ fi
 if git ls-files --error-unmatch flake.nix >/dev/null 2>&1; then
   if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" \
     '.#nixosModules.default' --apply 'm: builtins.baseNameOf (toString m)' 2>&1); then
-    report ok "nix eval .#nixosModules.default (nixpkgs overridden with lib)"
+    report ok "flake: nix eval .#nixosModules.default, nixpkgs overridden with lib"
   else
-    report FAIL "nix eval .#nixosModules.default" "$(tail -n 3 <<<"$out")"
+    report FAIL "flake: nix eval .#nixosModules.default" "$(tail -n 3 <<<"$out")"
   fi
 else
-  report SKIP "nix eval .#nixosModules.default" "flake.nix is not tracked by git yet"
+  report SKIP "flake: nix eval .#nixosModules.default" "flake.nix is not tracked by git yet"
 fi
 echo "note  not run here: the package build and the VM tests (need nixpkgs, network and KVM: nix flake check -L)"
 
