@@ -1,0 +1,124 @@
+import { readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, resolve, sep } from "node:path";
+
+/** Where the agent runs, what it may write and what it must not see. */
+export interface SandboxOptions {
+  command: string;
+  args: string[];
+  /** The run's worktree: writable. */
+  worktree: string;
+  /** The per-run home: writable. */
+  home: string;
+  /** The service's state dir: hidden but for the worktree, the home and the mirror. */
+  stateDir: string;
+  /** The bare mirror the worktree's `.git` file points into: read-only. */
+  mirrorDir?: string | undefined;
+  /** Secret files and dirs (every configured `*File`): hidden. */
+  hidePaths: string[];
+  /** `$CREDENTIALS_DIRECTORY`: hidden. */
+  credentialsDir?: string | undefined;
+  /** The database's unix socket dir (`/run/postgresql`): hidden. */
+  dbSocketDir?: string | undefined;
+  /** Single files (prompt, context, config) the agent reads: read-only. */
+  readOnlyFiles?: string[] | undefined;
+  /** Single files the agent fills in (the PR body): writable. */
+  writableFiles?: string[] | undefined;
+}
+
+type Kind = "file" | "dir" | "missing";
+
+function kind(path: string): Kind {
+  try {
+    return statSync(path).isDirectory() ? "dir" : "file";
+  } catch {
+    return "missing";
+  }
+}
+
+function inside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+/** Hides a path: an empty tmpfs over a directory, /dev/null over a file. */
+function hide(path: string): string[] {
+  switch (kind(path)) {
+    case "dir":
+      return ["--tmpfs", path];
+    case "file":
+      return ["--ro-bind", "/dev/null", path];
+    case "missing":
+      return [];
+  }
+}
+
+/**
+ * The bubblewrap argv that runs `command args` in the lane: a new PID namespace (killing bwrap ends
+ * every process the agent started, even the detached ones OpenCode's bash tool makes), a new session
+ * (no terminal injection), the host root read-only (journalctl and systemctl status keep working),
+ * fresh /dev, /proc and /tmp, the state dir, secrets, credentials and database socket hidden, and
+ * only the worktree, the per-run home and the PR body file writable. The network stays: the model
+ * may be remote.
+ */
+export function sandboxArgv(opts: SandboxOptions): string[] {
+  const abs = (p: string) => resolve(p);
+  const worktree = abs(opts.worktree);
+  const home = abs(opts.home);
+  const stateDir = abs(opts.stateDir);
+  const argv = ["--unshare-pid", "--die-with-parent", "--new-session"];
+  argv.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
+  // Hide the whole state dir (mirror, other runs' worktrees and logs, a generated token, PGlite).
+  argv.push("--tmpfs", stateDir);
+  if (opts.mirrorDir !== undefined) argv.push("--ro-bind", abs(opts.mirrorDir), abs(opts.mirrorDir));
+  argv.push("--bind", worktree, worktree, "--bind", home, home);
+  // The worktree's `.git` file names the mirror dir git reads; the agent must not repoint it.
+  const dotGit = `${worktree}${sep}.git`;
+  if (kind(dotGit) === "file") argv.push("--ro-bind", dotGit, dotGit);
+  for (const f of opts.readOnlyFiles ?? []) if (kind(f) === "file") argv.push("--ro-bind", abs(f), abs(f));
+  for (const f of opts.writableFiles ?? []) if (kind(f) === "file") argv.push("--bind", abs(f), abs(f));
+  // Secrets last, so a secret inside a bound dir is covered too. One already inside the hidden state
+  // dir (and not re-exposed) needs nothing: bwrap would have to create a mount point for it.
+  const exposed = [worktree, home, ...(opts.mirrorDir ? [abs(opts.mirrorDir)] : [])];
+  const secrets = [...opts.hidePaths, opts.credentialsDir, opts.dbSocketDir].filter(
+    (p): p is string => p !== undefined && p !== "",
+  );
+  for (const raw of new Set(secrets.map(abs))) {
+    if (inside(raw, stateDir) && !exposed.some((e) => inside(raw, e))) continue;
+    if (raw === "/" || exposed.some((e) => inside(e, raw))) {
+      // Hiding a parent of the worktree would hide the worktree: refuse rather than run unsandboxed.
+      throw new SandboxError("sandbox_overlap", `secret path ${raw} contains a path the agent needs`);
+    }
+    argv.push(...hide(raw));
+  }
+  argv.push("--chdir", worktree, "--", opts.command, ...opts.args);
+  return argv;
+}
+
+/** Errors the sandbox setup can raise. */
+export class SandboxError extends Error {
+  constructor(
+    readonly code: "sandbox_overlap",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "SandboxError";
+  }
+}
+
+/**
+ * The bare repository a worktree's `.git` file points into (`gitdir: <mirror>/worktrees/<name>`), or
+ * undefined for a plain checkout.
+ */
+export function mirrorDirOf(worktree: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`${worktree}${sep}.git`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const m = /^gitdir:\s*(.+?)\s*$/m.exec(text);
+  if (!m) return undefined;
+  const gitdir = isAbsolute(m[1]!) ? m[1]! : resolve(worktree, m[1]!);
+  // `<common>/worktrees/<name>`: the agent's git needs the common dir (objects, refs) as well.
+  return dirname(dirname(gitdir));
+}

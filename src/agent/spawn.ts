@@ -1,0 +1,239 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import type { ConfigFile } from "../config/schema.js";
+import { agentArgs, runFiles } from "./args.js";
+import { buildAgentEnv, prepareAgentHome } from "./environment.js";
+import { type AgentStats, EventCollector } from "./events.js";
+import { buildOpencodeConfig } from "./opencode-config.js";
+import { mirrorDirOf, sandboxArgv } from "./sandbox.js";
+
+/** The `agent` config section plus what the sandbox needs from the rest of the config. */
+export type AgentConfig = ConfigFile["agent"] & {
+  stateDir: string;
+  /** Every secret file or dir the config names (Config.secretPaths): hidden in the sandbox. */
+  secretPaths: string[];
+  /** The bare mirror; default: read from the worktree's `.git` file. */
+  mirrorDir?: string | undefined;
+  credentialsDir?: string | undefined;
+  /** Default `/run/postgresql`. */
+  dbSocketDir?: string | undefined;
+};
+
+/** One agent attempt. */
+export interface AgentSpec {
+  runId: string | number;
+  incidentId: string | number;
+  worktree: string;
+  /** `stateDir/runs/<id>`: agent.log, home/, prompt.md, context.json, pr-body.md, opencode.json. */
+  runDir: string;
+  prompt: string;
+  context: unknown;
+  /** Written to pr-body.md unless that file already exists (an extra turn keeps the agent's text). */
+  prBodyTemplate: string;
+  config: AgentConfig;
+  /** From `agent.environmentFile`. */
+  agentEnv: Record<string, string>;
+  /** The service's PATH: the agent's PATH, and where `bwrap` and the agent command are found. */
+  servicePath: string;
+  signal: AbortSignal;
+  /** Called on every chunk of output (a heartbeat). */
+  onActivity?: () => void;
+  /** Appended to the args (before the prompt with the default args). */
+  extraArgs?: string[];
+  /** Between SIGTERM and SIGKILL; default 5000. */
+  killGraceMs?: number;
+  /** Told when the run is not sandboxed; default: a process warning. */
+  onWarning?: (message: string) => void;
+}
+
+/** How an attempt ended and what it did. */
+export interface AgentResult {
+  exitCode: number | null;
+  signal: string | null;
+  ended: "exited" | "timeout" | "idle_timeout" | "aborted";
+  stats: AgentStats;
+  logPath: string;
+}
+
+/** Errors that keep the agent from starting at all. */
+export class AgentError extends Error {
+  constructor(
+    readonly code: "agent_spawn_failed",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "AgentError";
+  }
+}
+
+type Ended = AgentResult["ended"];
+
+/** Writes the run's files and returns the command line to start, sandboxed unless configured off. */
+function prepare(spec: AgentSpec): { command: string; args: string[]; env: Record<string, string> } {
+  const files = runFiles(spec.runDir);
+  const cfg = spec.config;
+  mkdirSync(spec.runDir, { recursive: true, mode: 0o700 });
+  prepareAgentHome(files.home);
+  writeFileSync(files.prompt, spec.prompt);
+  writeFileSync(files.context, `${JSON.stringify(spec.context, null, 2)}\n`);
+  if (!existsSync(files.prBody)) writeFileSync(files.prBody, spec.prBodyTemplate);
+  const opencode = buildOpencodeConfig({
+    allowedCommands: cfg.allowedCommands,
+    userConfig: cfg.opencodeConfig,
+    model: cfg.model,
+    worktree: spec.worktree,
+    // The PR body file lives in the run dir, outside the worktree.
+    externalDirs: [spec.runDir],
+  });
+  writeFileSync(files.opencodeConfig, `${JSON.stringify(opencode, null, 2)}\n`);
+
+  const incidentId = String(spec.incidentId);
+  const runId = String(spec.runId);
+  const args = agentArgs(
+    cfg.args,
+    {
+      worktree: spec.worktree,
+      prompt: spec.prompt,
+      promptFile: files.prompt,
+      title: `incident ${incidentId}`,
+      model: cfg.model,
+      runId,
+      incidentId,
+    },
+    spec.extraArgs,
+  );
+  const env = buildAgentEnv({
+    servicePath: spec.servicePath,
+    home: files.home,
+    worktree: spec.worktree,
+    runId,
+    incidentId,
+    promptFile: files.prompt,
+    contextFile: files.context,
+    prBodyFile: files.prBody,
+    opencodeConfigFile: files.opencodeConfig,
+    agentEnv: spec.agentEnv,
+  });
+  if (cfg.sandbox === "none") {
+    const warn = spec.onWarning ?? ((m: string) => process.emitWarning(m, { code: "HEALER_NO_SANDBOX" }));
+    warn(
+      `agent.sandbox is "none": run ${spec.runId} runs unsandboxed; it can read every secret the service can, and processes it detaches survive a kill`,
+    );
+    return { command: cfg.command, args, env };
+  }
+  const bwrapArgs = sandboxArgv({
+    command: cfg.command,
+    args,
+    worktree: spec.worktree,
+    home: files.home,
+    stateDir: cfg.stateDir,
+    mirrorDir: cfg.mirrorDir ?? mirrorDirOf(spec.worktree),
+    hidePaths: cfg.secretPaths,
+    credentialsDir: cfg.credentialsDir,
+    dbSocketDir: cfg.dbSocketDir ?? "/run/postgresql",
+    readOnlyFiles: [files.prompt, files.context, files.opencodeConfig],
+    writableFiles: [files.prBody],
+  });
+  return { command: "bwrap", args: bwrapArgs, env };
+}
+
+/** Signals the agent's whole process group; gone already is fine. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // ESRCH: the group is gone.
+  }
+}
+
+/**
+ * Runs the agent once: cwd the worktree, stdin closed, its own process group (and, sandboxed, its own
+ * PID namespace). Output goes to agent.log and is parsed for stats. A wall-clock timeout, an idle
+ * timeout (no output at all) and the abort signal each end it: SIGTERM, then SIGKILL after a grace.
+ */
+export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
+  const files = runFiles(spec.runDir);
+  const { command, args, env } = prepare(spec);
+  const log = createWriteStream(files.log, { flags: "a", mode: 0o600 });
+  const collector = new EventCollector();
+  log.write(`# homelab-healer: agent start ${new Date().toISOString()} run ${spec.runId}\n`);
+  const finish = async (r: Omit<AgentResult, "stats" | "logPath">): Promise<AgentResult> => {
+    log.write(`\n# homelab-healer: agent ${r.ended} exit=${r.exitCode} signal=${r.signal}\n`);
+    log.end();
+    await once(log, "close");
+    return { ...r, stats: collector.end(), logPath: files.log };
+  };
+  if (spec.signal.aborted) return finish({ exitCode: null, signal: null, ended: "aborted" });
+
+  const child = spawn(command, args, {
+    cwd: spec.worktree,
+    env,
+    // An open stdin makes `opencode run` wait for EOF forever.
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let ended: Ended | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  const terminate = (why: Ended) => {
+    if (ended !== undefined) return;
+    ended = why;
+    killGroup(child, "SIGTERM");
+    killTimer = setTimeout(() => killGroup(child, "SIGKILL"), spec.killGraceMs ?? 5000);
+  };
+  const wall = setTimeout(() => terminate("timeout"), spec.config.timeoutSeconds * 1000);
+  const idle = setTimeout(() => terminate("idle_timeout"), spec.config.idleTimeoutSeconds * 1000);
+  const onAbort = () => terminate("aborted");
+  spec.signal.addEventListener("abort", onAbort, { once: true });
+  const activity = () => {
+    idle.refresh();
+    spec.onActivity?.();
+  };
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    log.write(chunk);
+    collector.push(chunk);
+    activity();
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    log.write(chunk);
+    activity();
+  });
+
+  try {
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((ok, fail) => {
+      child.once("error", fail);
+      child.once("exit", (c, s) => ok([c, s]));
+    });
+    // Unsandboxed, whatever stayed in the group goes now; sandboxed, the PID namespace is gone already.
+    killGroup(child, "SIGKILL");
+    await drain(child);
+    return await finish({ exitCode: code, signal, ended: ended ?? "exited" });
+  } catch (e) {
+    await finish({ exitCode: null, signal: null, ended: "exited" });
+    throw new AgentError("agent_spawn_failed", `cannot start ${command}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  } finally {
+    clearTimeout(wall);
+    clearTimeout(idle);
+    clearTimeout(killTimer);
+    spec.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Waits for the output pipes to close; a process that escaped the kill may hold them, so not forever. */
+async function drain(child: ChildProcess): Promise<void> {
+  const closed = once(child, "close").then(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((ok) => {
+    timer = setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      ok();
+    }, 2000);
+  });
+  await Promise.race([closed, late]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// A scripted agent for fast tests: `node script-agent.mjs <mode> [args…]`, cwd = the worktree.
+// It follows the agent contract (HEALER_* env, PR body file) and nothing else. Dependency-free.
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [mode = "change", ...rest] = process.argv.slice(2);
+const cwd = process.cwd();
+const say = (type, extra = {}) => console.log(JSON.stringify({ type, timestamp: Date.now(), ...extra }));
+const hang = () => setInterval(() => {}, 1 << 30);
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+function fillPrBody(title, body) {
+  const file = process.env.HEALER_PR_BODY_FILE;
+  if (file) writeFileSync(file, `# ${title}\n\n${body}\n`);
+}
+
+function change() {
+  mkdirSync(join(cwd, "hosts", "nas"), { recursive: true });
+  writeFileSync(join(cwd, "hosts", "nas", "nginx.nix"), "{ services.nginx.enable = true; }\n");
+  say("tool_use", { part: { type: "tool", tool: "write", state: { status: "completed" } } });
+  fillPrBody(
+    "nas: enable nginx again",
+    "## What broke\nnginx was down.\n\n## Root cause\nIt was disabled.\n\n## Fix\nEnable it.",
+  );
+  say("step_finish", {
+    part: {
+      reason: "stop",
+      tokens: { input: 10, output: 5, reasoning: 0, cache: { read: 0, write: 0 } },
+      cost: 0.01,
+    },
+  });
+}
+
+/** Tries to read a path: "readable" (content or entries seen), "empty", or the error code. */
+function probe(path) {
+  try {
+    if (statSync(path).isDirectory()) return readdirSync(path).length > 0 ? "readable" : "empty";
+    const fd = openSync(path, "r");
+    try {
+      return readSync(fd, Buffer.alloc(16), 0, 16, 0) > 0 ? "readable" : "empty";
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    return e.code ?? String(e);
+  }
+}
+
+/** Whether a file can be created in a directory. */
+function canWrite(dir) {
+  try {
+    writeFileSync(join(dir, ".healer-write-probe"), "x");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const modes = {
+  change,
+  "no-change": () => say("step_finish", { part: { reason: "stop" } }),
+  protected: () => {
+    mkdirSync(join(cwd, "secrets"), { recursive: true });
+    writeFileSync(join(cwd, "secrets", "x.age"), "age-encryption.org/v1 not really\n");
+    fillPrBody("rotate a secret", "This must never be pushed.");
+  },
+  fail: () => {
+    console.error("script agent: failing on purpose");
+    process.exit(3);
+  },
+  hang,
+  "ignore-term": () => {
+    process.on("SIGTERM", () => console.log("got SIGTERM, ignoring it"));
+    console.log("ignoring SIGTERM from now on");
+    hang();
+  },
+  "detached-child": () => {
+    const marker = rest[0] ?? "31337.123";
+    const child = spawn("sleep", [marker], { detached: true, stdio: "ignore" });
+    child.unref();
+    console.log(JSON.stringify({ type: "started", pid: child.pid, marker }));
+    hang();
+  },
+  // argv: <out file in cwd> <path>…; the paths come from the test, never from the environment.
+  "leak-check": () => {
+    const [outFile = "leak-check.json", ...paths] = rest;
+    const results = Object.fromEntries(paths.map((p) => [p, probe(p)]));
+    const writable = Object.fromEntries(paths.map((p) => [p, canWrite(p)]));
+    writeFileSync(join(cwd, outFile), JSON.stringify({ env: process.env, results, writable }, null, 2));
+    console.log("leak-check done");
+  },
+  slow: async () => {
+    const n = Number(rest[0] ?? 3);
+    for (let i = 0; i < n; i++) {
+      console.log(`working ${i + 1}/${n}`);
+      await sleep(1000);
+    }
+    change();
+  },
+  "big-change": () => {
+    const n = Number(rest[0] ?? 30);
+    mkdirSync(join(cwd, "generated"), { recursive: true });
+    for (let i = 0; i < n; i++) writeFileSync(join(cwd, "generated", `f${i}.nix`), `{ value = ${i}; }\n`);
+    fillPrBody("a change far too big", "Many files.");
+  },
+  "break-validation": () => {
+    writeFileSync(join(cwd, "broken.nix"), "{ this is not nix\n");
+    fillPrBody("a broken change", "Validation should reject this.");
+  },
+};
+
+const run = modes[mode];
+if (!run) {
+  console.error(`script agent: unknown mode ${mode}`);
+  process.exit(2);
+}
+await run();
