@@ -109,7 +109,7 @@ export function loadConfig(
   return resolveConfig(parsed, file === undefined, opts);
 }
 
-function resolveConfig(
+export function resolveConfig(
   file: ConfigFile,
   embedded: boolean,
   opts: LoadOptions,

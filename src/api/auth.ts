@@ -1,0 +1,25 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "./errors.js";
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** Constant-time comparison (hashing first makes the lengths equal). */
+export function tokenMatches(given: string, expected: string): boolean {
+  return expected !== "" && timingSafeEqual(digest(given), digest(expected));
+}
+
+/**
+ * Bearer auth. `tokenFor(c)` names the one token accepted on this route: a per-source token when
+ * configured (then the shared token is refused there), else the shared one.
+ */
+export function bearerAuth(tokenFor: (path: string) => string): MiddlewareHandler {
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m || !tokenMatches(m[1]!, tokenFor(c.req.path))) {
+      throw new ApiError("unauthorized", "missing or wrong bearer token");
+    }
+    await next();
+  };
+}

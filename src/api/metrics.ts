@@ -1,0 +1,60 @@
+import type { Db } from "../db/database.js";
+import { countIncidentsByState, countPrsByState } from "../incidents/incidents.repo.js";
+import { countByOutcome } from "../runs/queue.repo.js";
+
+const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
+/** Prometheus counters kept in process, plus gauges read from the database at scrape time. */
+export class Metrics {
+  private readonly deliveries = new Map<string, number>();
+  private readonly alerts = new Map<string, number>();
+
+  /** Counts one delivery by source and outcome, and the alerts it brought. */
+  delivery(source: string, status: string, accepted = 0, duplicates = 0): void {
+    const key = `source="${esc(source)}",status="${esc(status)}"`;
+    this.deliveries.set(key, (this.deliveries.get(key) ?? 0) + 1);
+    if (accepted) this.add(this.alerts, `source="${esc(source)}",kind="new"`, accepted);
+    if (duplicates) this.add(this.alerts, `source="${esc(source)}",kind="duplicate"`, duplicates);
+  }
+
+  private add(m: Map<string, number>, key: string, n: number): void {
+    m.set(key, (m.get(key) ?? 0) + n);
+  }
+
+  /** The text exposition format. */
+  async render(db: Db): Promise<string> {
+    const lines: string[] = [];
+    const family = (name: string, type: string, help: string, rows: [string, number][]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, v] of rows) lines.push(`${name}{${labels}} ${v}`);
+    };
+    family("homelab_healer_deliveries_total", "counter", "Webhook deliveries by source and outcome.", [
+      ...this.deliveries,
+    ]);
+    family("homelab_healer_alerts_total", "counter", "Alerts received: new, or duplicates of stored ones.", [
+      ...this.alerts,
+    ]);
+    const states = await countIncidentsByState(db);
+    family(
+      "homelab_healer_incidents",
+      "gauge",
+      "Incidents by state.",
+      states.map((s) => [`state="${s.state}"`, s.n]),
+    );
+    const outcomes = await countByOutcome(db);
+    family(
+      "homelab_healer_runs",
+      "gauge",
+      "Runs by state and outcome.",
+      outcomes.map((o) => [`state="${o.state}",outcome="${o.outcome ?? ""}"`, o.count]),
+    );
+    const prs = await countPrsByState(db);
+    family(
+      "homelab_healer_pull_requests",
+      "gauge",
+      "Pull requests by last known state.",
+      prs.map((p) => [`state="${p.state}"`, p.n]),
+    );
+    return `${lines.join("\n")}\n`;
+  }
+}

@@ -1,0 +1,61 @@
+import { Hono } from "hono";
+import { apiRouter } from "./api/api.js";
+import { bearerAuth } from "./api/auth.js";
+import { ApiError, isDbUnavailable, statusOf } from "./api/errors.js";
+import { hooksRouter } from "./api/hooks.js";
+import type { Metrics } from "./api/metrics.js";
+import type { Secrets } from "./config/load.js";
+import type { Source } from "./config/schema.js";
+import { isReachable } from "./db/database.js";
+import { ActionError } from "./incidents/actions.js";
+import type { IncidentDeps } from "./incidents/deps.js";
+
+export interface AppDeps extends IncidentDeps {
+  secrets: Secrets;
+  metrics: Metrics;
+  /** Extra routers mounted by later parts (GitHub webhook), and the cleanup pass for `POST /api/cleanup`. */
+  githubHook?: Hono;
+  cleanup?: () => Promise<unknown>;
+}
+
+/** The HTTP app: hooks, API, health and metrics. No socket: tests call `app.request()`. */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  const { secrets } = deps;
+  const tokenFor = (path: string): string => {
+    const source = /^\/hooks\/([^/]+)/.exec(path)?.[1] as Source | undefined;
+    return (source && secrets.sourceTokens[source]) || secrets.token;
+  };
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/readyz", async (c) =>
+    (await isReachable(deps.db))
+      ? c.json({ ok: true })
+      : c.json({ ok: false, error: "database unreachable" }, 503),
+  );
+  app.get("/metrics", async (c) =>
+    c.text(await deps.metrics.render(deps.db), 200, { "content-type": "text/plain; version=0.0.4" }),
+  );
+  if (deps.githubHook) app.route("/hooks/github", deps.githubHook);
+  app.use("/hooks/*", bearerAuth(tokenFor));
+  app.route("/hooks", hooksRouter(deps, deps.metrics));
+  app.use(
+    "/api/*",
+    bearerAuth(() => secrets.token),
+  );
+  app.route("/api", apiRouter(deps, deps.cleanup ? { cleanup: deps.cleanup } : {}));
+
+  app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json({ error: err.code, message: err.message }, statusOf(err.code));
+    if (err instanceof ActionError)
+      return c.json({ error: err.code, message: err.message }, statusOf(err.code));
+    if (isDbUnavailable(err)) {
+      deps.log.error({ err }, "database unreachable");
+      return c.json({ error: "db_unavailable", message: "database unreachable; retry later" }, 503);
+    }
+    deps.log.error({ err, path: c.req.path }, "request failed");
+    return c.json({ error: "internal", message: "internal error" }, 500);
+  });
+  return app;
+}

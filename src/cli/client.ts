@@ -1,0 +1,95 @@
+import { systemClock } from "../clock.js";
+import type { Config, Secrets } from "../config/load.js";
+import { openDatabase } from "../db/database.js";
+import type { Incident } from "../db/tables.js";
+import { parseDuration } from "../duration.js";
+import {
+  createSilence,
+  dismissIncident,
+  incidentDetail,
+  incidentList,
+  retryIncident,
+} from "../incidents/actions.js";
+import type { IncidentDeps } from "../incidents/deps.js";
+import { createLogger } from "../log.js";
+import { notifyRunQueued } from "../runs/wakeup.js";
+
+type Detail = Awaited<ReturnType<typeof incidentDetail>>;
+
+/** What the CLI asks of the service: over HTTP, or straight from Postgres when the service is down. */
+export interface HealerClient {
+  list(state: string | undefined): Promise<Incident[]>;
+  detail(id: number): Promise<Detail>;
+  retry(id: number): Promise<{ runId: number }>;
+  dismiss(id: number, reason: string | undefined): Promise<unknown>;
+  silence(s: {
+    service: string;
+    alertName?: string | undefined;
+    for: string;
+    reason?: string | undefined;
+  }): Promise<unknown>;
+  cleanup(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export class ClientError extends Error {}
+
+/** The running service's API, with the configured token. */
+export function httpClient(config: Config, secrets: Secrets): HealerClient {
+  const host = ["0.0.0.0", "::", ""].includes(config.listen.host) ? "127.0.0.1" : config.listen.host;
+  const base = `http://${host.includes(":") ? `[${host}]` : host}:${config.listen.port}/api`;
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${secrets.token}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json = (await res.json().catch(() => ({}))) as { message?: string };
+    if (!res.ok) throw new ClientError(`${res.status}: ${json.message ?? res.statusText}`);
+    return json as T;
+  };
+  return {
+    list: async (state) =>
+      (
+        await call<{ incidents: Incident[] }>(
+          "GET",
+          `/incidents${state ? `?state=${encodeURIComponent(state)}` : ""}`,
+        )
+      ).incidents,
+    detail: (id) => call("GET", `/incidents/${id}`),
+    retry: (id) => call("POST", `/incidents/${id}/retry`),
+    dismiss: (id, reason) => call("POST", `/incidents/${id}/dismiss`, reason ? { reason } : {}),
+    silence: (s) => call("POST", "/silences", s),
+    cleanup: () => call("POST", "/cleanup"),
+    close: async () => {},
+  };
+}
+
+/** Straight to Postgres (psql-like): works while the service is down. Not for PGlite (one process only). */
+export function directClient(config: Config): HealerClient {
+  const db = openDatabase(config.databaseUrl, { max: 2 });
+  const deps: IncidentDeps = {
+    db,
+    log: createLogger({ level: "warn" }),
+    clock: systemClock,
+    config,
+    wakeRuns: () => {
+      notifyRunQueued(db).catch(() => {});
+    },
+  };
+  return {
+    list: (state) => incidentList(deps, { state }),
+    detail: (id) => incidentDetail(deps, id),
+    retry: (id) => retryIncident(deps, id),
+    dismiss: (id, reason) => dismissIncident(deps, id, reason),
+    silence: async (s) => {
+      const seconds = parseDuration(s.for);
+      if (seconds === undefined) throw new ClientError(`--for: not a duration: ${s.for} (e.g. 2h, 30m)`);
+      return createSilence(deps, { ...s, seconds });
+    },
+    cleanup: async () => {
+      throw new ClientError("cleanup needs the running service (homelab-healer serve)");
+    },
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,63 @@
+import type { Incident } from "../db/tables.js";
+import type { incidentDetail } from "../incidents/actions.js";
+
+const iso = (d: Date | string | null) => (d ? new Date(d).toISOString().replace(/\.\d{3}Z$/, "Z") : "-");
+
+/** A plain table: columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
+}
+
+/** `homelab-healer incidents`: id, state, service, title, occurrences, last seen, PR. */
+export function incidentsTable(incidents: Incident[]): string {
+  if (incidents.length === 0) return "no incidents\n";
+  return table(
+    ["ID", "STATE", "SERVICE", "TITLE", "OCC", "LAST SEEN", "PR"],
+    incidents.map((i) => [
+      String(i.id),
+      i.state,
+      i.service ?? "-",
+      i.title.length > 50 ? `${i.title.slice(0, 49)}…` : i.title,
+      String(i.occurrences),
+      iso(i.last_seen_at),
+      i.pr_url ?? "-",
+    ]),
+  );
+}
+
+/** `homelab-healer incident ID`: the incident, triage reason, alerts, runs, PRs, events. */
+export function incidentText(d: Awaited<ReturnType<typeof incidentDetail>>): string {
+  const i = d.incident;
+  const out = [
+    `Incident ${i.id}: ${i.title}`,
+    `  state        ${i.state}${i.triage_reason ? ` — ${i.triage_reason}` : ""}`,
+    `  service      ${i.service ?? "-"} on ${i.host ?? "-"} (${i.source}, ${i.alert_name}, severity ${i.severity ?? "-"})`,
+    `  occurrences  ${i.occurrences}, first ${iso(i.first_seen_at)}, last ${iso(i.last_seen_at)}`,
+    `  fingerprint  ${i.fingerprint}${i.previous_incident_id ? `, previous incident ${i.previous_incident_id}` : ""}`,
+    `  PR           ${i.pr_url ?? "-"}${i.pr_state ? ` (${i.pr_state})` : ""}${i.branch ? `, branch ${i.branch}` : ""}`,
+    "",
+    "Recent alerts:",
+    ...d.alerts.recent.map(
+      (a) =>
+        `  ${iso(a.receivedAt)} ${a.status.padEnd(8)} ${a.summary ?? ""}${a.evidence[0] ? ` | ${a.evidence[0]}` : ""}`,
+    ),
+    "",
+    "Runs:",
+    ...(d.runs.length === 0
+      ? ["  none"]
+      : d.runs.map(
+          (r) =>
+            `  #${r.id} ${r.kind} ${r.state}${r.outcome ? `/${r.outcome}` : ""} attempt ${r.attempt}/${r.max_attempts} ${r.branch}${r.pr_url ? ` ${r.pr_url}` : ""}${r.error ? ` — ${r.error}` : ""}`,
+        )),
+    "",
+    "Events:",
+    ...d.events.map((e) => `  ${iso(e.at)} ${e.kind.padEnd(14)} ${e.message}`),
+  ];
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,245 @@
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { Database, Incident, IncidentState, IncidentUpdate } from "../db/tables.js";
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+export const LIVE_STATES: readonly IncidentState[] = [
+  "open",
+  "suppressed",
+  "fixing",
+  "pr_open",
+  "verifying",
+  "needs_human",
+];
+
+export interface AttachInput {
+  fingerprint: string;
+  source: string;
+  title: string;
+  alertName: string;
+  service: string | null;
+  host: string | null;
+  severity: string | null;
+  /** Firing alerts of this fingerprint in the delivery (new ones only). */
+  count: number;
+  now: Date;
+}
+
+/**
+ * Attaches firing alerts to the live incident of their fingerprint, creating it when there is none.
+ * One statement: the partial unique index decides between insert and update, so concurrent deliveries
+ * of one problem (and several instances) always end on one incident whose occurrences add up.
+ */
+export async function attachFiring(
+  db: Q,
+  a: AttachInput,
+): Promise<{ id: number; state: IncidentState; occurrences: number; inserted: boolean }> {
+  const row = await db
+    .insertInto("incidents")
+    .values({
+      fingerprint: a.fingerprint,
+      state: "open",
+      source: a.source,
+      title: a.title,
+      alert_name: a.alertName,
+      service: a.service,
+      host: a.host,
+      severity: a.severity,
+      occurrences: a.count,
+      first_seen_at: a.now,
+      last_seen_at: a.now,
+      state_changed_at: a.now,
+      previous_incident_id: (eb) =>
+        eb
+          .selectFrom("incidents as prev")
+          .select("prev.id")
+          .where("prev.fingerprint", "=", a.fingerprint)
+          .orderBy("prev.id", "desc")
+          .limit(1),
+    })
+    .onConflict((oc) =>
+      oc
+        .column("fingerprint")
+        .where("state", "not in", ["resolved", "dismissed"])
+        .doUpdateSet((eb) => ({
+          occurrences: eb("incidents.occurrences", "+", eb.ref("excluded.occurrences")),
+          last_seen_at: sql<Date>`greatest(incidents.last_seen_at, excluded.last_seen_at)`,
+        })),
+    )
+    .returning(["id", "state", "occurrences", sql<boolean>`(xmax = 0)`.as("inserted")])
+    .executeTakeFirstOrThrow();
+  return row;
+}
+
+/** A repeat of an alert already stored (retry, repeat_interval): the incident is still alive, no count. */
+export async function touchLastSeen(db: Q, fingerprints: string[], now: Date): Promise<void> {
+  if (fingerprints.length === 0) return;
+  await db
+    .updateTable("incidents")
+    .set({ last_seen_at: sql<Date>`greatest(last_seen_at, ${now})` })
+    .where("fingerprint", "in", fingerprints)
+    .where("state", "in", LIVE_STATES)
+    .execute();
+}
+
+export async function findLiveIncident(db: Q, fingerprint: string): Promise<Incident | undefined> {
+  return db
+    .selectFrom("incidents")
+    .selectAll()
+    .where("fingerprint", "=", fingerprint)
+    .where("state", "in", LIVE_STATES)
+    .executeTakeFirst();
+}
+
+export async function getIncident(db: Q, id: number): Promise<Incident | undefined> {
+  return db.selectFrom("incidents").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** The most recent incident of a fingerprint other than `exceptId` (the dismiss cooldown, history). */
+export async function previousIncident(
+  db: Q,
+  fingerprint: string,
+  exceptId: number,
+): Promise<Incident | undefined> {
+  return db
+    .selectFrom("incidents")
+    .selectAll()
+    .where("fingerprint", "=", fingerprint)
+    .where("id", "<>", exceptId)
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export async function listIncidents(
+  db: Q,
+  opts: { state?: IncidentState | undefined; limit: number },
+): Promise<Incident[]> {
+  let q = db.selectFrom("incidents").selectAll().orderBy("last_seen_at", "desc").orderBy("id", "desc");
+  if (opts.state) q = q.where("state", "=", opts.state);
+  return q.limit(opts.limit).execute();
+}
+
+/** Compare-and-set: only moves the row if it is still in `from`. */
+export async function updateIncidentState(
+  db: Q,
+  id: number,
+  from: IncidentState,
+  set: IncidentUpdate,
+): Promise<Incident | undefined> {
+  return db
+    .updateTable("incidents")
+    .set(set)
+    .where("id", "=", id)
+    .where("state", "=", from)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Sets columns that are not the state (PR fields, comment time, resolve note). */
+export async function updateIncidentFields(db: Q, id: number, set: IncidentUpdate): Promise<void> {
+  await db.updateTable("incidents").set(set).where("id", "=", id).execute();
+}
+
+export async function insertEvent(
+  db: Q,
+  e: {
+    incident_id: number;
+    run_id: number | null;
+    at: Date;
+    kind: string;
+    message: string;
+    data: Record<string, unknown>;
+  },
+): Promise<void> {
+  await db
+    .insertInto("incident_events")
+    .values({ ...e, data: JSON.stringify(e.data) })
+    .execute();
+}
+
+/** Firing alerts attached to an incident since `since` (the triage window). */
+export async function countFiringSince(db: Q, incidentId: number, since: Date): Promise<number> {
+  const r = await db
+    .selectFrom("alerts")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("incident_id", "=", incidentId)
+    .where("status", "=", "firing")
+    .where("received_at", ">=", since)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Live incidents in `states` whose last alert is older than `before` (stale rule, verification). */
+export async function quietIncidents(db: Q, states: IncidentState[], before: Date): Promise<Incident[]> {
+  return db
+    .selectFrom("incidents")
+    .selectAll()
+    .where("state", "in", states)
+    .where("last_seen_at", "<", before)
+    .orderBy("id")
+    .execute();
+}
+
+/** Open incidents that have settled: first seen at or before `before`. */
+export async function settledOpenIncidents(db: Q, before: Date): Promise<Incident[]> {
+  return db
+    .selectFrom("incidents")
+    .selectAll()
+    .where("state", "=", "open")
+    .where("first_seen_at", "<=", before)
+    .orderBy("id")
+    .execute();
+}
+
+/** Open and suppressed incidents of these services (judged again when a silence starts or ends). */
+export async function judgeableForServices(db: Q, services: string[]): Promise<Incident[]> {
+  if (services.length === 0) return [];
+  return db
+    .selectFrom("incidents")
+    .selectAll()
+    .where("state", "in", ["open", "suppressed"])
+    .where("service", "in", services)
+    .orderBy("id")
+    .execute();
+}
+
+export async function incidentEvents(db: Q, incidentId: number) {
+  return db
+    .selectFrom("incident_events")
+    .selectAll()
+    .where("incident_id", "=", incidentId)
+    .orderBy("id")
+    .execute();
+}
+
+export async function countIncidentsByState(db: Q): Promise<{ state: IncidentState; n: number }[]> {
+  const rows = await db
+    .selectFrom("incidents")
+    .select(["state", (eb) => eb.fn.countAll<number>().as("n")])
+    .groupBy("state")
+    .execute();
+  return rows.map((r) => ({ state: r.state, n: Number(r.n) }));
+}
+
+/** Incidents of a fingerprint, newest first (history for a run's context). */
+export async function incidentsOfFingerprint(db: Q, fingerprint: string, limit: number): Promise<Incident[]> {
+  return db
+    .selectFrom("incidents")
+    .selectAll()
+    .where("fingerprint", "=", fingerprint)
+    .orderBy("id", "desc")
+    .limit(limit)
+    .execute();
+}
+
+/** Pull requests by their last known state (one per incident that has one). */
+export async function countPrsByState(db: Q): Promise<{ state: string; n: number }[]> {
+  const rows = await db
+    .selectFrom("incidents")
+    .select(["pr_state", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("pr_state", "is not", null)
+    .groupBy("pr_state")
+    .execute();
+  return rows.map((r) => ({ state: r.pr_state ?? "", n: Number(r.n) }));
+}

@@ -1,0 +1,59 @@
+import type { IncidentDeps } from "./deps.js";
+import { getIncident } from "./incidents.repo.js";
+import { startRun } from "./start-run.js";
+import { recordEvent, transition } from "./transitions.js";
+
+/** Hooks for what happens on a recurrence while a PR is open (a "still happening" comment). */
+export interface RecurrenceHooks {
+  stillHappening?: (deps: IncidentDeps, incidentId: number) => Promise<void>;
+}
+
+/**
+ * New firing alerts for an incident past triage (SPEC §6 rules 1 and 4): while `pr_open`, at most an
+ * hourly comment; while `verifying`, a recurrence inside the deploy grace only attaches, after it a
+ * follow-up run starts (up to lifecycle.maxFollowUps, then needs_human).
+ */
+export async function onRecurrence(
+  deps: IncidentDeps & { recurrence?: RecurrenceHooks },
+  incidentId: number,
+  added: number,
+): Promise<void> {
+  const incident = await getIncident(deps.db, incidentId);
+  if (!incident) return;
+  const now = deps.clock.now();
+  const { lifecycle } = deps.config;
+  if (incident.state === "pr_open") {
+    await deps.recurrence?.stillHappening?.(deps, incidentId);
+    return;
+  }
+  if (incident.state !== "verifying") return;
+  const mergedAt = incident.pr_merged_at ?? incident.state_changed_at;
+  const sinceMerge = Math.round((now.getTime() - mergedAt.getTime()) / 1000);
+  if (sinceMerge < lifecycle.deployGraceSeconds) {
+    await recordEvent(deps.db, deps.log, {
+      incidentId,
+      kind: "recurrence",
+      message: `${added} alert(s) ${sinceMerge} s after the merge, inside the deploy grace (${lifecycle.deployGraceSeconds} s): attached`,
+      data: { added, sinceMerge },
+      now,
+    });
+    return;
+  }
+  if (incident.follow_ups >= lifecycle.maxFollowUps) {
+    await transition(deps.db, deps.log, incident, {
+      to: "needs_human",
+      kind: "recurrence",
+      message: `the fix did not hold: it came back ${sinceMerge} s after the merge, and ${incident.follow_ups} follow-up(s) are spent (lifecycle.maxFollowUps)`,
+      data: { added, sinceMerge },
+      set: { triage_reason: "fix did not hold; follow-ups spent" },
+      now,
+    });
+    return;
+  }
+  await startRun(deps, incident, {
+    kind: "follow_up",
+    countFollowUp: true,
+    message: `the fix of PR ${incident.pr_url ?? "?"} did not hold: it came back ${sinceMerge} s after the merge; follow-up ${incident.follow_ups + 1} of ${lifecycle.maxFollowUps}`,
+    data: { added, sinceMerge, previousPr: incident.pr_url },
+  });
+}

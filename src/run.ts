@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { serve } from "@hono/node-server";
+import type { Logger } from "pino";
+import { Metrics } from "./api/metrics.js";
+import { createApp } from "./app.js";
+import { type Clock, systemClock } from "./clock.js";
+import type { Config, Secrets } from "./config/load.js";
+import { openDatabase } from "./db/database.js";
+import { migrateToLatest } from "./db/migrate.js";
+import type { IncidentDeps } from "./incidents/deps.js";
+import { incidentTick } from "./incidents/maintenance.js";
+import { createLifecycle } from "./lifecycle/lifecycle.js";
+import { startLoop } from "./maintenance.js";
+import { createRunWakeup, notifyRunQueued } from "./runs/wakeup.js";
+import { startWorker } from "./runs/worker.js";
+
+export interface RunOptions {
+  config: Config;
+  secrets: Secrets;
+  log: Logger;
+  signal: AbortSignal;
+  clock?: Clock;
+  /** The PATH the agent gets (the service's own, from main.ts: nothing else reads the environment). */
+  servicePath: string;
+  /** Called once listening, with the bound address. */
+  onListening?: (address: { host: string; port: number }) => void;
+  /** Maintenance interval (ms); tests make it short. */
+  tickMs?: number;
+}
+
+/**
+ * Builds every dependency by hand, in one place, and runs until `signal` aborts. Shutdown order:
+ * stop accepting requests, stop the maintenance loop, let runs reach a safe point or release their
+ * lease, then close the database.
+ */
+export async function run(opts: RunOptions): Promise<void> {
+  const { config, secrets, log } = opts;
+  const clock = opts.clock ?? systemClock;
+  const db = openDatabase(config.databaseUrl);
+  const applied = await migrateToLatest(db as never);
+  if (applied.length) log.info({ migrations: applied }, "migrations applied");
+
+  const pglite = config.databaseUrl.startsWith("pglite://");
+  const wakeup = createRunWakeup({
+    listen: pglite ? null : { url: config.databaseUrl },
+    onListenChange: (up, err) =>
+      up ? log.debug("listening for queued runs") : log.warn({ err }, "LISTEN connection lost; reconnecting"),
+  });
+  const deps: IncidentDeps = {
+    db,
+    log,
+    clock,
+    config,
+    wakeRuns: () => {
+      wakeup.notify();
+      if (!pglite) notifyRunQueued(db).catch((err: unknown) => log.warn({ err }, "NOTIFY failed"));
+    },
+  };
+  const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  const lifecycle = createLifecycle({ ...deps, secrets });
+  const worker = startWorker({
+    ...deps,
+    secrets,
+    wakeup,
+    workerId,
+    servicePath: opts.servicePath,
+    forge: lifecycle.forge,
+  });
+
+  let lastTick = clock.now();
+  const loop = startLoop("maintenance", log, opts.tickMs ?? 5000, async () => {
+    const since = lastTick;
+    lastTick = clock.now();
+    await worker.reap();
+    await incidentTick(deps, since);
+    await lifecycle.tick();
+  });
+
+  const app = createApp({
+    ...deps,
+    secrets,
+    metrics: new Metrics(),
+    githubHook: lifecycle.githubHook,
+    cleanup: () => lifecycle.cleanup(),
+  });
+  const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const addr = server.address();
+  const bound =
+    typeof addr === "object" && addr
+      ? { host: addr.address, port: addr.port }
+      : { host: config.listen.host, port: config.listen.port };
+  log.info(
+    { listen: `http://${bound.host}:${bound.port}`, database: pglite ? "pglite" : "postgres" },
+    "homelab-healer serving",
+  );
+  opts.onListening?.(bound);
+
+  await new Promise<void>((resolve) => {
+    if (opts.signal.aborted) resolve();
+    else opts.signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  log.info("shutting down: no new requests");
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  if ("closeIdleConnections" in server) server.closeIdleConnections();
+  await closed;
+  await loop.stop();
+  await worker.stop();
+  await wakeup.close();
+  await db.destroy();
+  log.info("stopped");
+}

@@ -1,0 +1,14 @@
+import { sql } from "kysely";
+import type { Db } from "../../src/db/database.js";
+
+/** Row counts of every table: "leaves the tables unchanged" is a comparison of two of these. */
+export async function tableCounts(db: Db): Promise<Record<string, number>> {
+  const r = await sql<Record<string, number>>`
+    SELECT (SELECT count(*) FROM deliveries)::int AS deliveries,
+           (SELECT count(*) FROM alerts)::int AS alerts,
+           (SELECT count(*) FROM incidents)::int AS incidents,
+           (SELECT count(*) FROM runs)::int AS runs,
+           (SELECT count(*) FROM incident_events)::int AS incident_events,
+           (SELECT count(*) FROM silences)::int AS silences`.execute(db);
+  return r.rows[0]!;
+}
