@@ -83,12 +83,13 @@ function hostFromLabels(labels: Record<string, string>): string | null {
 
 /** Annotations kept in details: capped like labels, evidence-length values. */
 function annotationsOf(annotations: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(annotations ?? {}).slice(0, 50)) {
-    if (!isForbiddenKey(key))
-      out[cleanText(key, LIMITS.labelKeyChars)] = cleanText(value, LIMITS.evidenceChars);
+  const entries: [string, string][] = [];
+  for (const [rawKey, value] of Object.entries(annotations ?? {}).slice(0, 50)) {
+    // Checked after cleaning: "__proto__\u0000" cleans to "__proto__".
+    const key = cleanText(rawKey, LIMITS.labelKeyChars);
+    if (!isForbiddenKey(key)) entries.push([key, cleanText(value, LIMITS.evidenceChars)]);
   }
-  return out;
+  return Object.fromEntries(entries);
 }
 
 /** Everything a sender-specific wrapper adds to one alert. */

@@ -55,13 +55,15 @@ const CERTIFICATE = /certificate .{0,300}expire/i;
 
 /** Monitor tags as labels (`name` → `value`); the "host" tag also names the host. */
 function tagLabels(monitor: Monitor | null): Record<string, string> {
-  const labels: Record<string, string> = {};
+  const entries: [string, string][] = [];
   for (const tag of (monitor?.tags ?? []).slice(0, LIMITS.labelCount)) {
-    if (!isRecord(tag) || typeof tag.name !== "string" || isForbiddenKey(tag.name)) continue;
-    labels[cleanText(tag.name, LIMITS.labelKeyChars)] =
-      typeof tag.value === "string" ? cleanText(tag.value, 200) : "";
+    if (!isRecord(tag) || typeof tag.name !== "string") continue;
+    // Checked after cleaning: "__proto__\u0000" cleans to "__proto__".
+    const name = cleanText(tag.name, LIMITS.labelKeyChars);
+    if (!isForbiddenKey(name))
+      entries.push([name, typeof tag.value === "string" ? cleanText(tag.value, 200) : ""]);
   }
-  return labels;
+  return Object.fromEntries(entries);
 }
 
 function hostOfMonitor(monitor: Monitor | null, labels: Record<string, string>): string | null {
