@@ -81,6 +81,7 @@ export function sandboxArgv(opts: SandboxOptions): string[] {
   const secrets = [...opts.hidePaths, opts.credentialsDir, opts.dbSocketDir].filter(
     (p): p is string => p !== undefined && p !== "",
   );
+  const emptyDirs = [stateDir];
   for (const raw of new Set(secrets.map(abs))) {
     if (inside(raw, stateDir) && !exposed.some((e) => inside(raw, e))) continue;
     if (raw === "/" || exposed.some((e) => inside(e, raw))) {
@@ -88,7 +89,10 @@ export function sandboxArgv(opts: SandboxOptions): string[] {
       throw new SandboxError("sandbox_overlap", `secret path ${raw} contains a path the agent needs`);
     }
     argv.push(...hide(raw));
+    if (kind(raw) === "dir") emptyDirs.push(raw);
   }
+  // The empty dirs stay read-only too, once the mounts inside them exist: only the binds are writable.
+  for (const dir of emptyDirs) argv.push("--remount-ro", dir);
   argv.push("--chdir", worktree, "--", opts.command, ...opts.args);
   return argv;
 }
