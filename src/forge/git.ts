@@ -22,16 +22,45 @@ export async function ensureMirror(
   const mirror = resolve(opts.mirror);
   mkdirSync(mirror, { recursive: true });
   const git = gitAt(mirror, opts);
-  await step("init mirror", opts, async () => {
-    // `init` on an existing repository is a no-op; the config below is re-asserted so a changed
-    // repo.url takes effect on the next run.
-    await git.raw(["init", "--bare", "--quiet"]);
-    await git.raw(["config", "remote.origin.url", opts.url]);
-    await git.raw(["config", "--replace-all", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"]);
-    await git.raw(["config", "gc.autoDetach", "false"]);
-  });
-  await step("fetch origin", opts, () => git.raw(["fetch", "--prune", "--no-tags", "--quiet", "origin"]));
+  const fetchSpec = "+refs/heads/*:refs/remotes/origin/*";
+  await withLockRetry(opts, () =>
+    step("init mirror", opts, async () => {
+      // `init` on an existing repository is a no-op. The config is written only when it differs
+      // (a changed repo.url takes effect on the next run), so concurrent runs rarely contend for it.
+      if (!existsSync(join(mirror, "HEAD"))) await git.raw(["init", "--bare", "--quiet"]);
+      const current = await git.raw(["config", "--get-regexp", "^remote\\.origin\\."]).catch(() => "");
+      if (!current.includes(`remote.origin.url ${opts.url}\n`)) {
+        await git.raw(["config", "remote.origin.url", opts.url]);
+      }
+      if (!current.includes(`remote.origin.fetch ${fetchSpec}\n`)) {
+        await git.raw(["config", "--replace-all", "remote.origin.fetch", fetchSpec]);
+      }
+    }),
+  );
+  await withLockRetry(opts, () =>
+    step("fetch origin", opts, () => git.raw(["fetch", "--prune", "--no-tags", "--quiet", "origin"])),
+  );
   return { mirror };
+}
+
+const LOCKED = /could not lock|cannot lock ref|unable to create '[^']*\.lock'|\.lock': file exists/i;
+
+/**
+ * Retries a step that lost a race for one of git's lock files: runs of several workers share the
+ * mirror, and a fetch or config write of one makes the other's fail fast instead of waiting.
+ */
+async function withLockRetry<T>(opts: GitOptions, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof GitError && e.code === "git_failed" && LOCKED.test(e.message)) || attempt >= 6)
+        throw e;
+      const ms = 25 * 2 ** attempt + Math.random() * 50;
+      await new Promise((r) => setTimeout(r, ms));
+      if (opts.signal?.aborted) throw e;
+    }
+  }
 }
 
 /** One entry of `git worktree list`, the bare mirror itself left out. */

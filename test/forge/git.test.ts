@@ -73,6 +73,29 @@ describe("mirror", () => {
     expect(refs).toContain("refs/heads/healer/incident-1");
   });
 
+  it("lets concurrent runs share the mirror: lost lock races are retried", async () => {
+    const fresh = join(dir, "shared.git");
+    await Promise.all([1, 2, 3, 4].map(() => ensureMirror({ mirror: fresh, url: remote.url })));
+    const upstream = await remote.commit("main", { "modules/new.nix": "{ }\n" });
+    await Promise.all([1, 2, 3, 4].map(() => ensureMirror({ mirror: fresh, url: remote.url })));
+    expect((await git(fresh, ["rev-parse", "refs/remotes/origin/main"])).trim()).toBe(upstream);
+    const paths = [1, 2, 3].map((i) => worktreeAt(`c${i}`));
+    await Promise.all(
+      paths.map((path, i) =>
+        createWorktree(fresh, { branch: `healer/incident-${i}`, base: "origin/main", path }),
+      ),
+    );
+    expect((await listWorktrees(fresh)).map((w) => w.path).sort()).toEqual(paths);
+  });
+
+  it("stops at an aborted signal", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(ensureMirror({ mirror, url: remote.url, signal: controller.signal })).rejects.toMatchObject({
+      code: "git_aborted",
+    });
+  });
+
   it("reports an unreachable remote as retryable", async () => {
     const bad = ensureMirror({ mirror: join(dir, "other.git"), url: `file://${join(dir, "missing.git")}` });
     await expect(bad).rejects.toBeInstanceOf(GitError);

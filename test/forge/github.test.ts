@@ -144,6 +144,14 @@ describe("errors and retries", () => {
     });
   });
 
+  it("an aborted call rejects with the abort, not a ForgeError", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const err = await forge.getPr(1, { signal: controller.signal }).catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(ForgeError);
+    expect((err as Error).name).toBe("AbortError");
+  });
+
   it("a server that is not there is forge_unavailable", async () => {
     await fake.stop();
     const gone = createGithubForge({

@@ -12,7 +12,7 @@ import {
   remoteBranchAuthors,
   removeWorktree,
 } from "../../src/forge/git.js";
-import { sshCommand } from "../../src/forge/git-run.js";
+import { gitEnv, sshCommand } from "../../src/forge/git-run.js";
 import { createHomelabRemote, type HomelabRemote } from "../support/git-remote.js";
 
 const BRANCH = "healer/incident-9";
@@ -110,6 +110,38 @@ describe("branch ownership", () => {
     expect(await deleteRemoteBranch(mirror, BRANCH, { onlyIfOwnedBy: OWNED })).toBe("deleted");
     expect(await remote.branches()).toEqual(["main"]);
     expect(await deleteRemoteBranch(mirror, BRANCH, { onlyIfOwnedBy: OWNED })).toBe("absent");
+  });
+});
+
+describe("environment", () => {
+  it("is built from scratch: no global/system config, no prompt, the deploy key only when set", () => {
+    const env = gitEnv({});
+    expect(env).toMatchObject({
+      GIT_TERMINAL_PROMPT: "0",
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_CONFIG_GLOBAL: "/dev/null",
+    });
+    expect(env.HOME).toBeUndefined();
+    expect(env.GIT_SSH_COMMAND).toBeUndefined();
+    expect(gitEnv({ sshKeyFile: "/k" }).GIT_SSH_COMMAND).toContain("-i '/k' -o IdentitiesOnly=yes");
+  });
+
+  it("ignores git configuration in the service's own environment", async () => {
+    // Were it inherited, this would rewrite every file:// URL to a repository that does not exist.
+    const saved = { ...process.env };
+    process.env.GIT_CONFIG_COUNT = "1";
+    process.env.GIT_CONFIG_KEY_0 = "url.file:///nonexistent/.insteadOf";
+    process.env.GIT_CONFIG_VALUE_0 = "file://";
+    process.env.GIT_DIR = "/nonexistent";
+    try {
+      await attempt("{ }\n");
+      await pushBranch(mirror, BRANCH);
+      expect(await remote.head(BRANCH)).toBeDefined();
+    } finally {
+      for (const k of ["GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0", "GIT_DIR"])
+        delete process.env[k];
+      Object.assign(process.env, saved);
+    }
   });
 });
 
