@@ -196,6 +196,10 @@ in
         '';
       }
       {
+        assertion = cfg.settings.auth ? tokenFile;
+        message = "services.homelabHealer: set secrets.tokenFile, the bearer token alert senders use.";
+      }
+      {
         assertion =
           cfg.settings.forge.type == "github" && cfg.settings.repo.url != null -> cfg.settings.forge ? tokenFile;
         message = "services.homelabHealer: forge.type = \"github\" with a repo.url needs secrets.githubTokenFile.";

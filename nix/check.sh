@@ -96,11 +96,11 @@ if names=$(check_eval "$cases" ".json" --raw --apply 'c: builtins.concatStringsS
     json="$scratch/$name.json"
     check_eval "$cases" ".json.\"$name\"" --raw >"$json"
     # Reading the output realises the derivation, through whichever store Nix uses.
-    if built=$(check_eval "$cases" ".drv.\"$name\"" --raw --apply 'builtins.readFile' 2>&1) &&
+    if built=$(check_eval "$cases" ".drv.\"$name\"" --raw --apply 'builtins.readFile' 2>"$scratch/err") &&
       [ "$built" = "$(cat "$json")" ]; then
       report ok "settings JSON builds: $name"
     else
-      report FAIL "settings JSON builds: $name" "$(tail -n 3 <<<"$built")"
+      report FAIL "settings JSON builds: $name" "$(tail -n 3 "$scratch/err") ${built:0:200}"
     fi
     if [ ! -f src/main.ts ]; then
       report SKIP "check-config --shape-only: $name" "src/main.ts is not there yet"

@@ -49,6 +49,7 @@ let
     (h.healer {
       database.createLocally = false;
       checkConfig = false;
+      secrets.tokenFile = "/run/secrets/healer/token";
     })
   ];
   minimalUnit = h.unit minimal;
@@ -69,6 +70,14 @@ let
     })
   ];
   closedFirewall = h.evalHealer [ (h.healer { openFirewall = true; }) ];
+  withoutToken = h.evalHealer [ (h.healer { }) ];
+
+  vmMachine = h.evalHealer [
+    (import ../../nixos-tests/common.nix { module = ../../module; } {
+      agent = pkgs: import ../../nixos-tests/script-agent.nix { inherit pkgs; };
+    })
+  ];
+  vmUnit = h.unit vmMachine;
 
   hasPrefixIn = prefix: lib.any (lib.hasPrefix prefix);
   mentions = needle: lib.any (lib.hasInfix needle);
@@ -283,8 +292,21 @@ in
   (expect "a store path in a settings *File key is refused too" (mentions "/nix/store/bbbb-grafana-token" (
     h.failedAssertions storeSecretInSettings
   )) (h.failedAssertions storeSecretInSettings))
+  (expect "without a bearer token file the module refuses, as the program would" (mentions "set secrets.tokenFile" (
+    h.failedAssertions withoutToken
+  )) (h.failedAssertions withoutToken))
   (expect "GitHub with a repo but no token is refused" (mentions "needs secrets.githubTokenFile" (
     h.failedAssertions githubWithoutToken
   )) (h.failedAssertions githubWithoutToken))
   (expect "openFirewall on a loopback listener warns" (hasPrefixIn "services.homelabHealer.openFirewall" closedFirewall.warnings) closedFirewall.warnings)
+  (expect "VM test machine: the unit waits for its secrets and the bare repo, and may push to it" (
+    lib.all (u: lib.elem u vmUnit.requires) [
+      "postgresql.target"
+      "healer-test-secrets.service"
+      "homelab-repo.service"
+    ]
+    && lib.elem "fake-github.service" vmUnit.after
+    && vmUnit.serviceConfig.ReadWritePaths == [ "/var/lib/homelab-repo.git" ]
+    && h.failedAssertions vmMachine == [ ]
+  ) { inherit (vmUnit) requires after; })
 ]

@@ -7,8 +7,8 @@ let
   settings = modules: h.settingsOf (h.evalHealer modules);
 
   cases = {
-    # Only `enable`: the local database, OpenCode, and the program's defaults.
-    minimal = [ (h.healer { }) ];
+    # Only `enable` and the token: the local database, OpenCode, and the program's defaults.
+    minimal = [ (h.healer { secrets.tokenFile = "/run/secrets/healer/token"; }) ];
 
     # The docs/nix.md example: OpenObserve on the same host, GitHub, OpenCode with a provider.
     docs-example = [
@@ -68,10 +68,18 @@ let
       })
     ];
 
+    # The VM tests' machine (nixos-tests/common.nix) with its script agent.
+    vm-tests = [
+      (import ../../nixos-tests/common.nix { module = ../../module; } {
+        agent = pkgs: import ../../nixos-tests/script-agent.nix { inherit pkgs; };
+      })
+    ];
+
     # A dry run against an external database, no forge.
     dry-run = [
       (h.healer {
         database.createLocally = false;
+        secrets.tokenFile = "/run/secrets/healer/token";
         settings = {
           database.url = "postgres://healer@db.home.arpa/healer";
           repo.url = "file:///srv/homelab.git";

@@ -27,6 +27,17 @@ in
   systemd = tool "systemd-258" "systemctl";
   ripgrep = tool "ripgrep-14.1.1" "rg";
   postgresql = tool "postgresql-17.6" "psql";
+  # What the VM test machine (nixos-tests/common.nix) uses besides the module.
+  inherit lib;
+  curl = tool "curl-8.16.0" "curl";
+  jq = tool "jq-1.8.1" "jq";
+  coreutils = tool "coreutils-9.8" "ls";
+  gnused = tool "gnused-4.9" "sed";
+  gnugrep = tool "gnugrep-3.12" "grep";
+  python3 = tool "python3-3.13.7" "python3" // {
+    interpreter = "/nix/store/00000000000000000000000000000000-python3-3.13.7/bin/python3";
+  };
+  writeShellScript = name: text: fakeDrv name { fake = { inherit text; }; };
 
   # Only the module's `package` default calls it.
   callPackage = _fn: _args: tool "homelab-healer-0.1.0" "homelab-healer";

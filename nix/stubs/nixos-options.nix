@@ -214,6 +214,12 @@ in
       );
       default = { };
     };
+    # Only for evaluating the VM test machine: its QEMU settings are not checked here.
+    virtualisation = mkOption {
+      type = types.lazyAttrsOf types.anything;
+      default = { };
+    };
+
     environment.systemPackages = mkOption {
       type = types.listOf types.package;
       default = [ ];

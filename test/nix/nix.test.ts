@@ -105,7 +105,13 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
     const run = await runScript(["--settings-json"]);
     expect(run.code, run.stderr).toBe(0);
     const cases = JSON.parse(run.stdout) as Record<string, string>;
-    expect(Object.keys(cases).sort()).toEqual(["docs-example", "dry-run", "everything", "minimal"]);
+    expect(Object.keys(cases).sort()).toEqual([
+      "docs-example",
+      "dry-run",
+      "everything",
+      "minimal",
+      "vm-tests",
+    ]);
     for (const [name, text] of Object.entries(cases)) {
       const config = parseConfig(JSON.parse(text));
       expect(config.stateDir, name).toBe("/var/lib/homelab-healer");
