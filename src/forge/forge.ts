@@ -43,6 +43,8 @@ export interface Forge {
   getPr(number: number, opts?: CallOptions): Promise<PullRequest>;
   /** Adds a comment to the PR's conversation. */
   comment(number: number, body: string, opts?: CallOptions): Promise<{ id: number; url: string } | null>;
+  /** Closes the PR without merging (operator dismissal); an already closed PR stays as it is. */
+  closePr(number: number, opts?: CallOptions): Promise<PullRequest>;
   /** Deletes a branch on the forge; a branch already gone is `absent`, not an error. */
   deleteBranch(branch: string, opts?: CallOptions): Promise<"deleted" | "absent">;
 }
@@ -56,6 +58,9 @@ export const noneForge: Forge = {
     throw new ForgeError("forge_rejected", `forge.type is "none": there is no PR #${number} to read`);
   },
   comment: async () => null,
+  closePr: async (number) => {
+    throw new ForgeError("forge_rejected", `forge.type is "none": there is no PR #${number} to close`);
+  },
   deleteBranch: async () => "absent",
 };
 

@@ -33,22 +33,26 @@ export interface GithubForgeOptions {
 /** Maps whatever Octokit threw to a ForgeError; an abort is passed through untouched. */
 export function toForgeError(error: unknown, what: string): unknown {
   if (error instanceof ForgeError) return error;
+  if (typeof error !== "object" || error === null) return error;
   if (error instanceof Error && error.name === "AbortError") return error;
   const e = error as {
     status?: number;
     message?: string;
     response?: { headers?: Record<string, string | undefined> };
   };
-  const status = typeof e.status === "number" ? e.status : 0;
-  const message = `${what}: ${status || "network"} ${e.message ?? String(error)}`;
+  // Only Octokit's errors carry a status (a network failure is status 500 without a response);
+  // anything else is a bug of ours and must surface as itself, not as a retryable forge outage.
+  if (typeof e.status !== "number") return error;
+  const status = e.status;
+  const message = `${what}: ${e.response ? status : "network"} ${e.message ?? String(error)}`;
   const headers = e.response?.headers ?? {};
-  const opts = { cause: error, status: status || undefined };
-  if (status === 0 || e.response === undefined || status >= 500) {
+  const opts = { cause: error, status: e.response ? status : undefined };
+  if (e.response === undefined || status >= 500) {
     return new ForgeError("forge_unavailable", message, opts);
   }
   if (
     status === 429 ||
-    (status === 403 && (headers["x-ratelimit-remaining"] === "0" || /rate limit/i.test(message)))
+    (status === 403 && (headers["x-ratelimit-remaining"] === "0" || /rate limit/i.test(e.message ?? "")))
   ) {
     return new ForgeError("forge_rate_limited", message, opts);
   }
@@ -205,6 +209,17 @@ export function createGithubForge(options: GithubForgeOptions): Forge {
           ...req(o.signal),
         });
         return { id: data.id, url: data.html_url };
+      }),
+    closePr: (number, o = {}) =>
+      call(`close PR #${number}`, async () => {
+        const { data } = await octokit.rest.pulls.update({
+          owner,
+          repo,
+          pull_number: number,
+          state: "closed",
+          ...req(o.signal),
+        });
+        return toPullRequest(data);
       }),
     deleteBranch: async (branch, o = {}) => {
       try {
