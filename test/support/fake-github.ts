@@ -148,6 +148,14 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
     return pr;
   };
   const notFound = { status: 404, body: { message: "Not Found" } };
+  const invalid = (error: Json) => ({ status: 422, body: { message: "Validation Failed", errors: [error] } });
+  const mergePr = (pr: FakePull) => {
+    const now = new Date().toISOString();
+    Object.assign(pr, { state: "closed", merged: true, merged_at: now, closed_at: now });
+  };
+  const closePr = (pr: FakePull) => {
+    Object.assign(pr, { state: "closed", closed_at: new Date().toISOString() });
+  };
 
   const route = async (method: string, path: string, query: Record<string, string>, body: unknown) => {
     const prefix = `/repos/${owner}/${repo}`;
@@ -168,23 +176,11 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
       const head = String(b.head ?? "");
       if (prs.some((p) => p.state === "open" && p.head === head)) {
         const message = `A pull request already exists for ${owner}:${head}.`;
-        return {
-          status: 422,
-          body: {
-            message: "Validation Failed",
-            errors: [{ resource: "PullRequest", code: "custom", message }],
-          },
-        };
+        return invalid({ resource: "PullRequest", code: "custom", message });
       }
       const sha = await headSha(head);
       if (sha === undefined) {
-        return {
-          status: 422,
-          body: {
-            message: "Validation Failed",
-            errors: [{ resource: "PullRequest", field: "head", code: "invalid" }],
-          },
-        };
+        return invalid({ resource: "PullRequest", field: "head", code: "invalid" });
       }
       const pr: FakePull = {
         number: prs.length + 1,
@@ -261,14 +257,6 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
       return { status: 204, body: undefined };
     }
     return notFound;
-  };
-
-  const mergePr = (pr: FakePull) => {
-    const now = new Date().toISOString();
-    Object.assign(pr, { state: "closed", merged: true, merged_at: now, closed_at: now });
-  };
-  const closePr = (pr: FakePull) => {
-    Object.assign(pr, { state: "closed", closed_at: new Date().toISOString() });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
