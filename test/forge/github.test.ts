@@ -73,6 +73,13 @@ describe("pull requests", () => {
     });
   });
 
+  it("closes a PR without merging, idempotently", async () => {
+    const pr = await forge.createPr(INPUT);
+    expect(await forge.closePr(pr!.number)).toMatchObject({ state: "closed", mergedAt: null });
+    expect(await forge.closePr(pr!.number)).toMatchObject({ state: "closed" });
+    expect(fake.prs[0]?.state).toBe("closed");
+  });
+
   it("comments and deletes branches, a gone branch being fine", async () => {
     const pr = await forge.createPr(INPUT);
     const c = await forge.comment(pr!.number, "Still happening: 3 more alerts in the last hour.");
