@@ -50,6 +50,8 @@ export interface HealerOptions {
   config?: (base: Record<string, unknown>) => Record<string, unknown>;
   clock?: Clock;
   tickMs?: number;
+  /** Where the state dir goes (default: a fresh temp dir); known paths let a scripted LLM name files. */
+  stateDir?: string;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function startHealer(opts: HealerOptions = {}): Promise<Healer> {
   const base: Record<string, unknown> = {
     listen: { host: "127.0.0.1", port: 0 },
     database: { url: t.url },
-    stateDir: join(dir, "state"),
+    stateDir: opts.stateDir ?? join(dir, "state"),
     auth: { tokenFile: join(dir, "token") },
     repo: { url: remote.url, branch: "main" },
     forge: {
