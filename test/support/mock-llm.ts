@@ -27,7 +27,10 @@ const MODEL = "mock-model";
  * turn and streams it as OpenAI does (role delta, tool_call deltas, finish_reason, usage chunk,
  * `[DONE]`). When the script runs out it answers with a final text.
  */
-export async function startMockLlm(turns: MockTurn[]): Promise<MockLlm> {
+export async function startMockLlm(
+  turns: MockTurn[],
+  opts: { onRequest?: (req: MockRequest, index: number) => void } = {},
+): Promise<MockLlm> {
   const requests: MockRequest[] = [];
   const queue = [...turns];
   let callSeq = 0;
@@ -45,7 +48,9 @@ export async function startMockLlm(turns: MockTurn[]): Promise<MockLlm> {
       } catch {
         // Recorded as empty: a test asserting on the body will notice.
       }
-      requests.push({ body, headers: req.headers });
+      const recorded = { body, headers: req.headers };
+      requests.push(recorded);
+      opts.onRequest?.(recorded, requests.length - 1);
       const turn = queue.shift() ?? { text: "Done." };
       if ("hang" in turn) return; // never answers: the caller's idle timeout must act
       streamTurn(res, turn, () => `call_mock_${++callSeq}`);
