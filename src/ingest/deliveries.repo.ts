@@ -29,7 +29,8 @@ export async function insertDelivery(db: Q, d: DeliveryInput): Promise<number> {
       body: cleanText(d.body),
       body_bytes: d.bodyBytes,
       alert_count: d.alertCount,
-      parse_error: d.parseError,
+      // A parse error may quote the body, NULs included.
+      parse_error: cleanText(d.parseError),
       test_notification: d.testNotification,
     })
     .returning("id")
