@@ -59,6 +59,8 @@ export async function run(opts: RunOptions): Promise<void> {
   };
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const lifecycle = createLifecycle({ ...deps, secrets });
+  // The incident rules call back into the lifecycle (PR comments, closing a PR on dismissal).
+  Object.assign(deps, lifecycle.hooks);
   const worker = startWorker({
     ...deps,
     secrets,
@@ -109,6 +111,7 @@ export async function run(opts: RunOptions): Promise<void> {
   if ("closeIdleConnections" in server) server.closeIdleConnections();
   await closed;
   await loop.stop();
+  await lifecycle.idle();
   await worker.stop();
   await wakeup.close();
   await db.destroy();

@@ -23,7 +23,9 @@ const silenceBody = z
     reason: z.string().max(500).optional(),
   })
   .strict();
-const dismissBody = z.object({ reason: z.string().max(500).optional() }).strict();
+const dismissBody = z
+  .object({ reason: z.string().max(500).optional(), closePr: z.boolean().optional() })
+  .strict();
 
 /** Reads a JSON body against a schema: 400 when not JSON, 422 naming the problem when the shape is wrong. */
 async function jsonBody<T>(req: Request, schema: z.ZodType<T>, emptyOk = false): Promise<T> {
@@ -71,7 +73,9 @@ export function apiRouter(deps: IncidentDeps, extra: { cleanup?: () => Promise<u
   );
   app.post("/incidents/:id/dismiss", async (c) => {
     const body = await jsonBody(c.req.raw, dismissBody, true);
-    return c.json(await dismissIncident(deps, id(c.req.param("id")), body.reason));
+    return c.json(
+      await dismissIncident(deps, id(c.req.param("id")), body.reason, { closePr: body.closePr === true }),
+    );
   });
   app.post("/silences", async (c) => {
     const body = await jsonBody(c.req.raw, silenceBody);

@@ -1,11 +1,17 @@
 import { recentAlerts } from "../ingest/deliveries.repo.js";
 import { cancelRun, listRunsForIncident } from "../runs/queue.repo.js";
 import type { IncidentDeps } from "./deps.js";
-import { getIncident, incidentEvents, judgeableForServices, listIncidents } from "./incidents.repo.js";
+import {
+  getIncident,
+  incidentEvents,
+  judgeableForServices,
+  listIncidents,
+  updateIncidentFields,
+} from "./incidents.repo.js";
 import { triageIncident } from "./judge.js";
 import { insertSilence } from "./silences.repo.js";
 import { startRun } from "./start-run.js";
-import { transition } from "./transitions.js";
+import { recordEvent, transition } from "./transitions.js";
 
 /** Why an operator action could not be done: answered as 404 or 409. */
 export class ActionError extends Error {
@@ -71,8 +77,16 @@ export async function retryIncident(deps: IncidentDeps, id: number): Promise<{ r
   return { runId: r.runId };
 }
 
-/** `dismiss ID`: the incident is dismissed and a queued or running run is cancelled. */
-export async function dismissIncident(deps: IncidentDeps, id: number, reason: string | undefined) {
+/**
+ * `dismiss ID`: the incident is dismissed and a queued or running run is cancelled; with `closePr`
+ * its open PR is closed on the forge too (a failure there is reported, the dismissal stands).
+ */
+export async function dismissIncident(
+  deps: IncidentDeps,
+  id: number,
+  reason: string | undefined,
+  opts: { closePr?: boolean } = {},
+) {
   const incident = await getIncident(deps.db, id);
   if (!incident) throw new ActionError("not_found", `no incident ${id}`);
   if (incident.state === "resolved" || incident.state === "dismissed") {
@@ -89,7 +103,41 @@ export async function dismissIncident(deps: IncidentDeps, id: number, reason: st
     now,
   });
   if (!moved) throw new ActionError("conflict", `incident ${id} changed state meanwhile; try again`);
-  return { incident: moved, cancelledRuns: cancelled.map((c) => c.runId) };
+  const result = { incident: moved, cancelledRuns: cancelled.map((c) => c.runId) };
+  if (!opts.closePr || moved.pr_number === null || moved.pr_state !== "open") return result;
+  return { ...result, closedPr: await closePr(deps, moved.id, moved.pr_number, now) };
+}
+
+/** Closes the dismissed incident's PR; the outcome is an event and part of the answer. */
+async function closePr(
+  deps: IncidentDeps,
+  incidentId: number,
+  prNumber: number,
+  now: Date,
+): Promise<{ pr: number; closed: boolean; error?: string }> {
+  if (!deps.closePr) return { pr: prNumber, closed: false, error: "no forge to close it on" };
+  try {
+    await deps.closePr(prNumber);
+  } catch (e) {
+    const error = (e as Error).message;
+    await recordEvent(deps.db, deps.log, {
+      incidentId,
+      kind: "pr_close_failed",
+      message: `closing PR #${prNumber} failed: ${error}`,
+      data: { pr: prNumber },
+      now,
+    });
+    return { pr: prNumber, closed: false, error };
+  }
+  await updateIncidentFields(deps.db, incidentId, { pr_state: "closed" });
+  await recordEvent(deps.db, deps.log, {
+    incidentId,
+    kind: "pr_closed",
+    message: `PR #${prNumber} closed by the operator's dismissal`,
+    data: { pr: prNumber },
+    now,
+  });
+  return { pr: prNumber, closed: true };
 }
 
 /** `silence`: open and suppressed incidents of the service are judged again at once. */

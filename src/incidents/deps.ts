@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config/load.js";
 import type { Db } from "../db/database.js";
+import type { RecurrenceHooks } from "./recurrence.js";
 
 /** What the incident rules need, built once in run.ts. */
 export interface IncidentDeps {
@@ -11,6 +12,10 @@ export interface IncidentDeps {
   config: Config;
   /** Wakes the run worker now (in-process, and other instances through NOTIFY). */
   wakeRuns: () => void;
+  /** What a recurrence does beyond the incident rules (the lifecycle's "still happening" comment). */
+  recurrence?: RecurrenceHooks;
+  /** Closes a PR on the forge (an operator dismissal with `closePr`); absent without a forge. */
+  closePr?: (prNumber: number) => Promise<void>;
 }
 
 /** `healer/incident-<id>`, and `-<n>` for the n-th follow-up. */

@@ -5,7 +5,7 @@ import { recordEvent, transition } from "./transitions.js";
 
 /** Hooks for what happens on a recurrence while a PR is open (a "still happening" comment). */
 export interface RecurrenceHooks {
-  stillHappening?: (deps: IncidentDeps, incidentId: number) => Promise<void>;
+  stillHappening?: (deps: IncidentDeps, incidentId: number, added: number) => Promise<void>;
 }
 
 /**
@@ -13,17 +13,13 @@ export interface RecurrenceHooks {
  * hourly comment; while `verifying`, a recurrence inside the deploy grace only attaches, after it a
  * follow-up run starts (up to lifecycle.maxFollowUps, then needs_human).
  */
-export async function onRecurrence(
-  deps: IncidentDeps & { recurrence?: RecurrenceHooks },
-  incidentId: number,
-  added: number,
-): Promise<void> {
+export async function onRecurrence(deps: IncidentDeps, incidentId: number, added: number): Promise<void> {
   const incident = await getIncident(deps.db, incidentId);
   if (!incident) return;
   const now = deps.clock.now();
   const { lifecycle } = deps.config;
   if (incident.state === "pr_open") {
-    await deps.recurrence?.stillHappening?.(deps, incidentId);
+    await deps.recurrence?.stillHappening?.(deps, incidentId, added);
     return;
   }
   if (incident.state !== "verifying") return;
@@ -50,10 +46,20 @@ export async function onRecurrence(
     });
     return;
   }
-  await startRun(deps, incident, {
+  const started = await startRun(deps, incident, {
     kind: "follow_up",
     countFollowUp: true,
     message: `the fix of PR ${incident.pr_url ?? "?"} did not hold: it came back ${sinceMerge} s after the merge; follow-up ${incident.follow_ups + 1} of ${lifecycle.maxFollowUps}`,
     data: { added, sinceMerge, previousPr: incident.pr_url },
   });
+  if (!started.started && started.reason === "budget_spent") {
+    // The incident stays in verifying; the next recurrence tries again.
+    await recordEvent(deps.db, deps.log, {
+      incidentId,
+      kind: "recurrence",
+      message: `the fix did not hold, but no follow-up could start: ${started.message}`,
+      data: { added, sinceMerge },
+      now,
+    });
+  }
 }
