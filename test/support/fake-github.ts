@@ -6,6 +6,8 @@ import { git } from "./git-remote.js";
 /** A pull request as the fake keeps it (a subset of GitHub's shape, snake_case as on the wire). */
 export interface FakePull {
   number: number;
+  /** The PR's web address, as the control plane records it in `incidents.pr_url`. */
+  html_url: string;
   title: string;
   body: string;
   draft: boolean;
@@ -126,7 +128,7 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
   const pullJson = (p: FakePull): Json => ({
     id: p.number * 7,
     number: p.number,
-    html_url: `https://github.example/${owner}/${repo}/pull/${p.number}`,
+    html_url: p.html_url,
     url: `${base}/repos/${owner}/${repo}/pulls/${p.number}`,
     state: p.state,
     title: p.title,
@@ -182,8 +184,10 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
       if (sha === undefined) {
         return invalid({ resource: "PullRequest", field: "head", code: "invalid" });
       }
+      const number = prs.length + 1;
       const pr: FakePull = {
-        number: prs.length + 1,
+        number,
+        html_url: `https://github.example/${owner}/${repo}/pull/${number}`,
         title: String(b.title ?? ""),
         body: String(b.body ?? ""),
         draft: b.draft === true,
