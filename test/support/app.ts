@@ -70,8 +70,8 @@ export async function createTestApp(
     clock,
     lines,
     wakes,
-    post: (source, body, headers = {}) =>
-      app.request(`/hooks/${source}`, {
+    post: async (source, body, headers = {}) =>
+      await app.request(`/hooks/${source}`, {
         method: "POST",
         headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...headers },
         body: typeof body === "string" ? body : JSON.stringify(body),

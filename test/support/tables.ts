@@ -2,8 +2,17 @@ import { sql } from "kysely";
 import type { Db } from "../../src/db/database.js";
 
 /** Row counts of every table: "leaves the tables unchanged" is a comparison of two of these. */
-export async function tableCounts(db: Db): Promise<Record<string, number>> {
-  const r = await sql<Record<string, number>>`
+export interface TableCounts {
+  deliveries: number;
+  alerts: number;
+  incidents: number;
+  runs: number;
+  incident_events: number;
+  silences: number;
+}
+
+export async function tableCounts(db: Db): Promise<TableCounts> {
+  const r = await sql<TableCounts>`
     SELECT (SELECT count(*) FROM deliveries)::int AS deliveries,
            (SELECT count(*) FROM alerts)::int AS alerts,
            (SELECT count(*) FROM incidents)::int AS incidents,
