@@ -40,7 +40,6 @@
             pkgs.postgresql
             pkgs.git
             pkgs.bubblewrap
-            pkgs.nixfmt-rfc-style
           ];
         };
       });

@@ -89,7 +89,39 @@ else
   report FAIL "evaluating $bad" "$names"
 fi
 
-# 4. The generated settings JSON: builds as a file, and passes the program's own shape check.
+# 4. Closest to the package build without nixpkgs: the pruned package.json and lock, installed from
+#    npm's local cache (as npmConfigHook installs from the store), built with tsc, then pruned to
+#    the runtime dependencies. The result checks the generated settings below, as the module's
+#    build-time check runs the built package.
+pkg="$scratch/package"
+mkdir -p "$pkg"
+check_eval nix/checks/pruned-npm.nix ".package" --json >"$pkg/package.json"
+check_eval nix/checks/pruned-npm.nix ".packageLock" --json >"$pkg/package-lock.json"
+cp -r src tsconfig.json tsconfig.build.json "$pkg/"
+if [ -d share ]; then cp -r share "$pkg/"; fi
+npm_quiet=(--offline --no-audit --no-fund --loglevel=error)
+checker=()
+if ! err=$(cd "$pkg" && npm ci --ignore-scripts "${npm_quiet[@]}" 2>&1); then
+  if grep -q ENOTCACHED <<<"$err"; then
+    report SKIP "package: offline install of the pruned lock" "npm's cache lacks some tarballs (run npm ci once with network)"
+  else
+    report FAIL "package: offline install of the pruned lock" "$(tail -n 5 <<<"$err")"
+  fi
+elif ! err=$(cd "$pkg" && npm run build --silent 2>&1); then
+  report FAIL "package: npm run build with only the pruned lock's packages" "$(tail -n 8 <<<"$err")"
+elif ! err=$(cd "$pkg" && npm prune --omit=dev "${npm_quiet[@]}" 2>&1); then
+  report FAIL "package: npm prune --omit=dev" "$(tail -n 5 <<<"$err")"
+else
+  report ok "package: npm run build with only the pruned lock's packages (no opencode-ai, vitest, biome), then pruned to runtime"
+  checker=(node "$pkg/dist/main.js")
+  checker_label="the built package"
+fi
+if [ ${#checker[@]} -eq 0 ] && [ -f src/main.ts ]; then
+  checker=(node_modules/.bin/tsx src/main.ts)
+  checker_label="tsx src/main.ts"
+fi
+
+# 5. The generated settings JSON: builds as a file, and passes the program's own shape check.
 cases=nix/checks/settings-json.nix
 if names=$(check_eval "$cases" ".json" --raw --apply 'c: builtins.concatStringsSep "\n" (builtins.attrNames c)' 2>&1); then
   while IFS= read -r name; do
@@ -102,10 +134,10 @@ if names=$(check_eval "$cases" ".json" --raw --apply 'c: builtins.concatStringsS
     else
       report FAIL "settings JSON builds: $name" "$(tail -n 3 "$scratch/err") ${built:0:200}"
     fi
-    if [ ! -f src/main.ts ]; then
+    if [ ${#checker[@]} -eq 0 ]; then
       report SKIP "check-config --shape-only: $name" "src/main.ts is not there yet"
-    elif err=$(node_modules/.bin/tsx src/main.ts check-config --shape-only --config "$json" 2>&1); then
-      report ok "check-config --shape-only accepts the generated settings: $name"
+    elif err=$("${checker[@]}" check-config --shape-only --config "$json" 2>&1); then
+      report ok "check-config --shape-only accepts the generated settings: $name ($checker_label)"
     else
       # The message without the stack trace.
       report FAIL "check-config --shape-only: $name" "$(grep -v -e '^ *at ' -e '^ *$' <<<"$err" | head -n 8)"
@@ -115,7 +147,7 @@ else
   report FAIL "evaluating $cases" "$names"
 fi
 
-# 5. The flake through Nix's own flake machinery, nixpkgs replaced by lib (no network here).
+# 6. The flake through Nix's own flake machinery, nixpkgs replaced by lib (no network here).
 if git ls-files --error-unmatch flake.nix >/dev/null 2>&1; then
   if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" \
     '.#nixosModules.default' --apply 'm: builtins.baseNameOf (toString m)' 2>&1); then
@@ -126,6 +158,6 @@ if git ls-files --error-unmatch flake.nix >/dev/null 2>&1; then
 else
   report SKIP "flake: nix eval .#nixosModules.default" "flake.nix is not tracked by git yet"
 fi
-echo "note  not run here: the package build and the VM tests (need nixpkgs, network and KVM: nix flake check -L)"
+echo "note  not run here: the Nix package build and the VM tests (need nixpkgs, network and KVM: nix flake check -L)"
 
 exit "$failed"
