@@ -139,6 +139,9 @@ function prepare(spec: AgentSpec): { command: string; args: string[]; env: Recor
   return { command: "bwrap", args: bwrapArgs, env };
 }
 
+/** Seconds as a timer delay; Node fires longer delays than 2^31-1 ms at once. */
+const ms = (seconds: number) => Math.min(seconds * 1000, 2 ** 31 - 1);
+
 /** Signals the agent's whole process group; gone already is fine. */
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
@@ -183,8 +186,8 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
     killGroup(child, "SIGTERM");
     killTimer = setTimeout(() => killGroup(child, "SIGKILL"), spec.killGraceMs ?? 5000);
   };
-  const wall = setTimeout(() => terminate("timeout"), spec.config.timeoutSeconds * 1000);
-  const idle = setTimeout(() => terminate("idle_timeout"), spec.config.idleTimeoutSeconds * 1000);
+  const wall = setTimeout(() => terminate("timeout"), ms(spec.config.timeoutSeconds));
+  const idle = setTimeout(() => terminate("idle_timeout"), ms(spec.config.idleTimeoutSeconds));
   const onAbort = () => terminate("aborted");
   spec.signal.addEventListener("abort", onAbort, { once: true });
   const activity = () => {
