@@ -49,7 +49,7 @@ in
     before = [ "homelab-healer.service" ];
     serviceConfig.ExecStart = lib.escapeShellArgs [
       pkgs.python3.interpreter
-      ./fake-github.py
+      "${./fake-github.py}"
       "--port"
       constants.githubPort
       "--owner"
@@ -58,7 +58,10 @@ in
       constants.repo
       "--token-file"
       "${secretsDir}/github-token"
+      "--git-dir"
+      repoDir
     ];
+    path = [ pkgs.git ];
   };
 
   # The homelab flake repository, as a bare repository the service pushes to over file://.

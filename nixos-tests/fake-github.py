@@ -7,6 +7,7 @@ and exposes everything it was asked to do at GET /_state. Listens on 127.0.0.1 o
 import argparse
 import json
 import re
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,9 +17,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 class Forge:
     """The repository's pull requests, labels, comments and deleted branches."""
 
-    def __init__(self, owner, repo, port):
+    def __init__(self, owner, repo, port, git_dir):
         self.owner = owner
         self.repo = repo
+        self.git_dir = git_dir
         self.base_url = f"http://127.0.0.1:{port}"
         self.lock = threading.Lock()
         self.pulls = []
@@ -56,7 +58,7 @@ class Forge:
             "draft": bool(body.get("draft", False)),
             "title": body["title"],
             "body": body.get("body", ""),
-            "head": {"ref": head, "label": f"{self.owner}:{head}"},
+            "head": {"ref": head, "label": f"{self.owner}:{head}", "sha": self.sha(head)},
             "base": {"ref": body["base"]},
             "labels": [],
             "html_url": f"https://github.example/{self.owner}/{self.repo}/pull/{number}",
@@ -65,13 +67,41 @@ class Forge:
         self.pulls.append(pull)
         return 201, pull
 
+    def sha(self, ref):
+        """The branch's commit in the homelab repository, as GitHub reports a PR's head."""
+        if self.git_dir is None:
+            return "0" * 40
+        found = subprocess.run(
+            ["git", "-c", "safe.directory=*", "--git-dir", self.git_dir, "rev-parse", f"refs/heads/{ref}"],
+            capture_output=True,
+            text=True,
+        )
+        return found.stdout.strip() if found.returncode == 0 else "0" * 40
+
+    def update_pull(self, number, body):
+        pull = self.pull(number)
+        if pull is None:
+            return 404, {"message": "Not Found"}
+        if body.get("state") in ("open", "closed"):
+            pull["state"] = body["state"]
+        for key in ("title", "body"):
+            if isinstance(body.get(key), str):
+                pull[key] = body[key]
+        return 200, pull
+
     def list_pulls(self, query):
         state = query.get("state", ["open"])[0]
         head = query.get("head", [None])[0]
         found = [p for p in self.pulls if state == "all" or p["state"] == state]
         if head is not None:
             found = [p for p in found if p["head"]["label"] == head or p["head"]["ref"] == head]
-        return 200, found
+        return 200, [self.fresh(p) for p in found]
+
+    def fresh(self, pull):
+        """The PR with its head commit as the repository has it now (a push moves it)."""
+        if pull["state"] == "open":
+            pull["head"]["sha"] = self.sha(pull["head"]["ref"])
+        return pull
 
     def pull(self, number):
         for p in self.pulls:
@@ -97,7 +127,13 @@ class Forge:
             return 404, {"message": "Not Found"}
         if not isinstance(body.get("body"), str):
             return 422, {"message": "Validation Failed"}
-        comment = {"id": len(self.comments) + 1, "issue": number, "body": body["body"]}
+        comment_id = len(self.comments) + 1
+        comment = {
+            "id": comment_id,
+            "issue": number,
+            "body": body["body"],
+            "html_url": f"https://github.example/{self.owner}/{self.repo}/pull/{number}#issuecomment-{comment_id}",
+        }
         self.comments.append(comment)
         return 201, comment
 
@@ -117,6 +153,7 @@ def make_handler(forge, token):
         ("GET", r"/pulls", lambda m, q, b: forge.list_pulls(q)),
         ("POST", r"/pulls", lambda m, q, b: forge.create_pull(b)),
         ("GET", r"/pulls/(\d+)", lambda m, q, b: pull_or_404(forge, int(m[1]))),
+        ("PATCH", r"/pulls/(\d+)", lambda m, q, b: forge.update_pull(int(m[1]), b)),
         ("POST", r"/issues/(\d+)/labels", lambda m, q, b: forge.add_labels(int(m[1]), b)),
         ("POST", r"/issues/(\d+)/comments", lambda m, q, b: forge.add_comment(int(m[1]), b)),
         ("DELETE", r"/git/refs/heads/(.+)", lambda m, q, b: delete_ref(forge, m[1])),
@@ -183,7 +220,7 @@ def make_handler(forge, token):
 
 def pull_or_404(forge, number):
     pull = forge.pull(number)
-    return (200, pull) if pull is not None else (404, {"message": "Not Found"})
+    return (200, forge.fresh(pull)) if pull is not None else (404, {"message": "Not Found"})
 
 
 def delete_ref(forge, ref):
@@ -193,16 +230,19 @@ def delete_ref(forge, ref):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True, help="0 picks a free one, printed at start")
     parser.add_argument("--owner", required=True)
     parser.add_argument("--repo", required=True)
     parser.add_argument("--token-file", required=True)
+    parser.add_argument("--git-dir", help="the homelab repository, for the PRs' head commits")
     args = parser.parse_args()
     with open(args.token_file, encoding="utf-8") as f:
         token = f.read().strip()
-    forge = Forge(args.owner, args.repo, args.port)
+    forge = Forge(args.owner, args.repo, args.port, args.git_dir)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(forge, token))
-    print(f"fake-github: serving {args.owner}/{args.repo} on 127.0.0.1:{args.port}", flush=True)
+    port = server.server_address[1]
+    forge.base_url = f"http://127.0.0.1:{port}"
+    print(f"fake-github: serving {args.owner}/{args.repo} on 127.0.0.1:{port}", flush=True)
     server.serve_forever()
 
 
