@@ -74,6 +74,8 @@ export interface FakeGithub {
   requests: LoggedRequest[];
   /** The next `count` requests get `fault` instead of their answer. */
   failNext(count: number, fault: Fault): void;
+  /** Drops the faults not yet served. */
+  clearFaults(): void;
   /** Marks PR `n` merged, as a human clicking Merge would. */
   merge(n: number): void;
   /** Closes PR `n` without merging. */
@@ -309,6 +311,9 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
     comments,
     deletedRefs,
     requests,
+    clearFaults: () => {
+      pending.length = 0;
+    },
     failNext: (count, fault) => {
       for (let i = 0; i < count; i++) pending.push(fault);
     },

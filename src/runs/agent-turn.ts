@@ -1,0 +1,52 @@
+import { buildContext, buildPrompt, prBodyTemplate } from "../agent/prompt.js";
+import { type AgentResult, runAgent } from "../agent/spawn.js";
+import type { Run } from "../db/tables.js";
+import type { RunContext } from "./context.js";
+import type { WorkerDeps } from "./worker.js";
+
+/** One agent turn in the run's worktree: the prompt and context from the incident, the lane from the config. */
+export async function agentTurn(
+  deps: WorkerDeps,
+  run: Run,
+  context: RunContext,
+  t: { worktree: string; runDir: string; prBodyFile: string; signal: AbortSignal; validationOutput?: string },
+): Promise<AgentResult> {
+  const { config } = deps;
+  const i = context.incident;
+  const input = {
+    incident: {
+      id: i.id,
+      title: i.title,
+      service: i.service,
+      host: i.host,
+      alertName: i.alert_name,
+      severity: i.severity,
+      occurrences: i.occurrences,
+      firstSeenAt: i.first_seen_at,
+      lastSeenAt: i.last_seen_at,
+      source: i.source,
+    },
+    alerts: context.alerts.map((a) => ({ ...a, summary: a.summary ?? "" })),
+    evidence: context.evidence,
+    worktree: t.worktree,
+    prBodyFile: t.prBodyFile,
+    protectedPaths: config.repo.protectedPaths,
+    allowedCommands: config.agent.allowedCommands,
+    earlier: { runs: context.earlier.runs, prs: context.earlier.prs },
+    ...(run.kind === "follow_up" ? { followUp: i.follow_ups } : {}),
+    ...(t.validationOutput !== undefined ? { validationOutput: t.validationOutput } : {}),
+  };
+  return runAgent({
+    runId: run.id,
+    incidentId: i.id,
+    worktree: t.worktree,
+    runDir: t.runDir,
+    prompt: buildPrompt(input),
+    context: buildContext(input),
+    prBodyTemplate: prBodyTemplate(input),
+    config: { ...config.agent, stateDir: config.stateDir, secretPaths: config.secretPaths },
+    agentEnv: deps.secrets.agentEnv,
+    servicePath: deps.servicePath,
+    signal: t.signal,
+  });
+}

@@ -1,0 +1,99 @@
+import type { Incident, Run } from "../db/tables.js";
+import { type GitOptions, pushBranch, removeWorktree } from "../forge/git.js";
+import { gitAt } from "../forge/git-run.js";
+import type { StepResult } from "./execute.js";
+import { prFooter } from "./pr-body.js";
+import type { WorkerDeps } from "./worker.js";
+
+/** A committed change, ready to push: what publishing needs (also rebuilt from the run's record). */
+export interface Prepared {
+  worktree: string;
+  commitSha: string;
+  title: string;
+  body: string;
+  validation: "passed" | "failed" | "skipped";
+  validationLog: string;
+  stats: Record<string, unknown>;
+  exitCode: number;
+}
+
+/** The sha a local branch of the mirror points to, or undefined. */
+export async function localBranchSha(
+  mirror: string,
+  branch: string,
+  opts: GitOptions,
+): Promise<string | undefined> {
+  try {
+    return (
+      (await gitAt(mirror, opts).raw(["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])).trim() ||
+      undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Push (force-with-lease, never onto a branch someone else committed to) and find-or-create the PR,
+ * a draft when validation failed; then the worktree goes (the run's logs stay). With forge.type
+ * "none" nothing leaves the machine.
+ */
+export async function publish(
+  deps: WorkerDeps,
+  run: Run,
+  incident: Incident,
+  c: Prepared,
+  p: { git: GitOptions; mirror: string },
+  signal: AbortSignal,
+): Promise<StepResult> {
+  const { config } = deps;
+  const common = {
+    worktree: c.worktree,
+    exitCode: c.exitCode,
+    agentStats: c.stats,
+    commitSha: c.commitSha,
+    validation: c.validation,
+  };
+  if (deps.forge.type === "none") {
+    return {
+      kind: "finish",
+      finish: {
+        ...common,
+        outcome: "refused",
+        message: `dry run (forge.type "none"): commit ${c.commitSha.slice(0, 12)} kept on ${run.branch} in ${p.mirror}; nothing pushed`,
+      },
+    };
+  }
+  await pushBranch(
+    p.mirror,
+    run.branch,
+    {
+      forceWithLease: true,
+      onlyIfOwnedBy: { email: config.repo.authorEmail, base: `origin/${config.repo.branch}` },
+    },
+    p.git,
+  );
+  const draft = c.validation === "failed";
+  const pr = await deps.forge.createPr(
+    {
+      head: run.branch,
+      base: config.repo.branch,
+      title: c.title,
+      draft,
+      body: `${c.body}\n${prFooter({ incident, runId: run.id, validation: c.validation, validationLog: c.validationLog })}`,
+    },
+    { signal },
+  );
+  await removeWorktree(p.mirror, c.worktree, p.git);
+  const files = typeof c.stats.changedFiles === "number" ? `${c.stats.changedFiles} file(s) changed, ` : "";
+  return {
+    kind: "finish",
+    finish: {
+      ...common,
+      prUrl: pr?.url ?? null,
+      prNumber: pr?.number ?? null,
+      outcome: "pr_opened",
+      message: `${pr?.created === false ? "updated" : "opened"} ${draft ? "draft " : ""}PR ${pr?.url ?? "?"} (${files}validation ${c.validation})`,
+    },
+  };
+}
