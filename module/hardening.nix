@@ -17,15 +17,18 @@
   ProtectHome = true;
   ProtectClock = true;
   ProtectControlGroups = true;
-  ProtectHostname = true;
-  ProtectKernelLogs = true;
   ProtectKernelModules = true;
   # Off, and ProtectProc=/ProcSubset= left at their defaults, for the agent sandbox: bwrap mounts a
   # fresh /proc for its PID namespace, and the kernel refuses that mount in a user namespace
-  # ("mount too revealing") while the inherited /proc has locked mounts over its directories, which
-  # is what ProtectKernelTunables=yes (read-only /proc/sys, /proc/bus, …) and ProtectProc= create.
-  # /proc/sys stays read-only to the unprivileged user anyway.
+  # ("mount too revealing") while the inherited /proc has any locked mount over something other than
+  # an empty directory. ProtectKernelTunables= (read-only /proc/sys, /proc/bus, …), ProtectKernelLogs=
+  # (/proc/kmsg), ProtectHostname= (/proc/sys/kernel/hostname, domainname) and ProtectProc= all
+  # create such mounts. What they guarded stays closed: /proc/sys is read-only and /proc/kmsg
+  # root-only to the unprivileged user, PrivateDevices= hides /dev/kmsg, syslog(2) is denied below,
+  # and without CAP_SYS_ADMIN over the host's UTS namespace nothing here can set the hostname.
   ProtectKernelTunables = false;
+  ProtectKernelLogs = false;
+  ProtectHostname = false;
   # Only the namespaces the agent sandbox creates.
   RestrictNamespaces = "user mnt pid";
   RestrictAddressFamilies = [
@@ -47,6 +50,7 @@
   SystemCallFilter = [
     "@system-service"
     "@mount"
+    "~syslog"
   ];
   SystemCallErrorNumber = "EPERM";
   UMask = "0077";

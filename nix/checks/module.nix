@@ -219,6 +219,8 @@ in
       PrivateUsers = false;
       RestrictNamespaces = "user mnt pid";
       ProtectKernelTunables = false;
+      ProtectKernelLogs = false;
+      ProtectHostname = false;
       MemoryDenyWriteExecute = false;
     }
     (
@@ -235,6 +237,8 @@ in
         "PrivateUsers"
         "RestrictNamespaces"
         "ProtectKernelTunables"
+        "ProtectKernelLogs"
+        "ProtectHostname"
         "MemoryDenyWriteExecute"
       ] fullService
     )
@@ -243,6 +247,7 @@ in
     [
       "@system-service"
       "@mount"
+      "~syslog"
       "~@resources"
     ]
     fullService.SystemCallFilter
