@@ -149,6 +149,37 @@ describe("PR state: polling and the signed GitHub webhook agree", () => {
   });
 });
 
+describe("operator dismissal over the API", () => {
+  it("POST /api/incidents/:id/dismiss with closePr closes the PR; unknown keys are refused", async () => {
+    const w = await createWorld();
+    try {
+      const app = createApp({
+        ...w.deps,
+        secrets: { token: "api-token", sourceTokens: {}, agentEnv: {} },
+        metrics: new Metrics(),
+      });
+      const id = await w.fire("nginx.service");
+      const { pr } = await w.openPr(id);
+      const dismiss = (body: unknown) =>
+        app.request(`/api/incidents/${id}/dismiss`, {
+          method: "POST",
+          headers: { authorization: "Bearer api-token", "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      expect((await dismiss({ closePR: true })).status).toBe(422);
+      const res = await dismiss({ reason: "flaky check", closePr: true });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        incident: { state: "dismissed" },
+        closedPr: { pr, closed: true },
+      });
+      expect(w.github.prs.find((p) => p.number === pr)?.state).toBe("closed");
+    } finally {
+      await w.close();
+    }
+  });
+});
+
 describe("without a webhook secret", () => {
   it("mounts no GitHub hook", async () => {
     const w = await createWorld({}, { secrets: { githubWebhookSecret: undefined } as never });
