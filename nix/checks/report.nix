@@ -3,7 +3,7 @@
 { lib }:
 let
   groups = {
-    module = import ./module.nix { inherit lib; };
+    module = import ./module.nix { inherit lib; } ++ import ./assertions.nix { inherit lib; };
     npm-lock = import ./npm-lock.nix { inherit lib; };
     flake = import ./flake.nix { inherit lib; };
   };
