@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type Config, loadConfig, redactedConfig, type Secrets } from "../config/load.js";
+import { type Config, ConfigError, loadConfig, redactedConfig, type Secrets } from "../config/load.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { createLogger } from "../log.js";
@@ -26,7 +26,7 @@ const USAGE = `usage: homelab-healer <command> [options]
   incidents [--state S] [--json]        list incidents
   incident ID [--json]                  one incident: alerts, triage, runs, PRs, events
   retry ID                              queue a new run
-  dismiss ID [--reason R]               dismiss (cancels a queued or running run)
+  dismiss ID [--reason R] [--close-pr]  dismiss (cancels a live run; --close-pr closes its PR)
   silence --service S [--alert A] --for 2h [--reason R]
   cleanup                               one maintenance pass now
 The config is --config FILE, else $HOMELAB_HEALER_CONFIG, else the embedded default (./.homelab-healer, PGlite).
@@ -35,6 +35,7 @@ The config is --config FILE, else $HOMELAB_HEALER_CONFIG, else the embedded defa
 const OPTIONS = {
   config: { type: "string" },
   "shape-only": { type: "boolean" },
+  "close-pr": { type: "boolean" },
   json: { type: "boolean" },
   state: { type: "string" },
   reason: { type: "string" },
@@ -46,6 +47,16 @@ const OPTIONS = {
 
 /** Runs one command; returns the exit code. */
 export async function runCli(command: string | undefined, argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await dispatch(command, argv, io);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    io.stderr(`${e.message}\n`);
+    return 1;
+  }
+}
+
+async function dispatch(command: string | undefined, argv: string[], io: CliIo): Promise<number> {
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     io.stdout(USAGE);
     return command === undefined ? 2 : 0;
@@ -136,6 +147,7 @@ async function operator(
     service?: string | undefined;
     alert?: string | undefined;
     for?: string | undefined;
+    "close-pr"?: boolean | undefined;
   },
   { config, secrets }: { config: Config; secrets: Secrets },
   io: CliIo,
@@ -161,7 +173,7 @@ async function operator(
         return 0;
       }
       case "dismiss":
-        await c.dismiss(needId(positionals), o.reason);
+        await c.dismiss(needId(positionals), o.reason, o["close-pr"] === true);
         io.stdout("dismissed\n");
         return 0;
       case "silence": {

@@ -21,7 +21,7 @@ export interface HealerClient {
   list(state: string | undefined): Promise<Incident[]>;
   detail(id: number): Promise<Detail>;
   retry(id: number): Promise<{ runId: number }>;
-  dismiss(id: number, reason: string | undefined): Promise<unknown>;
+  dismiss(id: number, reason: string | undefined, closePr: boolean): Promise<unknown>;
   silence(s: {
     service: string;
     alertName?: string | undefined;
@@ -58,7 +58,11 @@ export function httpClient(config: Config, secrets: Secrets): HealerClient {
       ).incidents,
     detail: (id) => call("GET", `/incidents/${id}`),
     retry: (id) => call("POST", `/incidents/${id}/retry`),
-    dismiss: (id, reason) => call("POST", `/incidents/${id}/dismiss`, reason ? { reason } : {}),
+    dismiss: (id, reason, closePr) =>
+      call("POST", `/incidents/${id}/dismiss`, {
+        ...(reason ? { reason } : {}),
+        ...(closePr ? { closePr } : {}),
+      }),
     silence: (s) => call("POST", "/silences", s),
     cleanup: () => call("POST", "/cleanup"),
     close: async () => {},
@@ -81,7 +85,10 @@ export function directClient(config: Config): HealerClient {
     list: (state) => incidentList(deps, { state }),
     detail: (id) => incidentDetail(deps, id),
     retry: (id) => retryIncident(deps, id),
-    dismiss: (id, reason) => dismissIncident(deps, id, reason),
+    dismiss: (id, reason, closePr) => {
+      if (closePr) throw new ClientError("--close-pr needs the running service (it holds the forge token)");
+      return dismissIncident(deps, id, reason);
+    },
     silence: async (s) => {
       const seconds = parseDuration(s.for);
       if (seconds === undefined) throw new ClientError(`--for: not a duration: ${s.for} (e.g. 2h, 30m)`);

@@ -191,5 +191,10 @@ export function resolveConfig(
 /** The config as printed by check-config: secret file names kept, no secret value anywhere. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const { generatedToken: _g, secretPaths: _s, ...rest } = config;
-  return { ...rest, databaseUrl: config.databaseUrl.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@") };
+  const hidePassword = (url: string) => url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
+  return {
+    ...rest,
+    database: { ...rest.database, ...(rest.database.url ? { url: hidePassword(rest.database.url) } : {}) },
+    databaseUrl: hidePassword(config.databaseUrl),
+  };
 }

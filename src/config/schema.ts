@@ -32,12 +32,21 @@ export const DEFAULT_ALLOWED_COMMANDS = [
 
 export const DEFAULT_PROTECTED_PATHS = ["secrets/**", "**/*.age", "**/*.sops.*", ".git*/**"];
 
+/** A regular expression, checked when the config is read (not when the first alert needs it). */
+const regex = z.string().refine(
+  (v) => {
+    try {
+      new RegExp(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "not a valid regular expression" },
+);
+
 const ignoreRule = z
-  .object({
-    service: z.string().optional(),
-    alertName: z.string().optional(),
-    message: z.string().optional(),
-  })
+  .object({ service: regex.optional(), alertName: regex.optional(), message: regex.optional() })
   .strict()
   .refine((r) => r.service !== undefined || r.alertName !== undefined || r.message !== undefined, {
     message: "an ignore rule needs at least one of service, alertName, message",
@@ -168,19 +177,6 @@ export const configSchema = z
             code: "custom",
             path: ["forge", key],
             message: `required when forge.type is "github"`,
-          });
-        }
-      }
-    }
-    for (const [i, rule] of c.triage.ignore.entries()) {
-      for (const [k, v] of Object.entries(rule)) {
-        try {
-          new RegExp(v as string);
-        } catch (e) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["triage", "ignore", i, k],
-            message: `bad regex: ${String(e)}`,
           });
         }
       }

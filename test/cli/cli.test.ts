@@ -1,0 +1,176 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/cli.js";
+import { type Healer, startHealer } from "../support/serve.js";
+
+const exec = promisify(execFile);
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+function io(env: Record<string, string | undefined> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdout: (s: string) => void out.push(s),
+      stderr: (s: string) => void err.push(s),
+    },
+    out: () => out.join(""),
+    err: () => err.join(""),
+  };
+}
+
+describe("check-config", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "healer-cli-"));
+    writeFileSync(join(dir, "token"), "s3cret-token-value\n");
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, v: unknown) => {
+    writeFileSync(join(dir, name), JSON.stringify(v));
+    return join(dir, name);
+  };
+
+  it("names every problem: unknown keys, wrong types, missing required keys", async () => {
+    const file = write("bad.json", {
+      listen: { hots: "x", port: "80" },
+      auth: { tokenFile: join(dir, "token") },
+      repo: { url: "git@example:me/homelab.git" },
+      triage: { ignore: [{ service: "(" }] },
+    });
+    const c = io();
+    expect(await runCli("check-config", ["--config", file], c.io)).toBe(1);
+    expect(c.err()).toContain("listen.hots: unknown key");
+    expect(c.err()).toContain("listen.port: Invalid input: expected number, received string");
+    expect(c.err()).toContain("triage.ignore.0.service: not a valid regular expression");
+    // Cross-key rules are checked once every key is well-formed.
+    const fixed = write("bad2.json", {
+      auth: { tokenFile: join(dir, "token") },
+      repo: { url: "git@example:me/homelab.git" },
+    });
+    const d = io();
+    expect(await runCli("check-config", ["--config", fixed], d.io)).toBe(1);
+    for (const k of ["forge.owner", "forge.repo", "forge.tokenFile"])
+      expect(d.err()).toContain(`${k}: required when forge.type is "github"`);
+  });
+
+  it("prints the config with secrets redacted; relative *File names resolve in $CREDENTIALS_DIRECTORY", async () => {
+    const file = write("good.json", {
+      database: { url: "postgres://healer:hunter2@db.lan/healer" },
+      auth: { tokenFile: "token" },
+    });
+    const c = io({ CREDENTIALS_DIRECTORY: dir });
+    expect(await runCli("check-config", ["--config", file], c.io)).toBe(0);
+    const printed = c.out();
+    expect(printed).not.toContain("s3cret-token-value");
+    expect(printed).not.toContain("hunter2");
+    expect(printed).toContain("postgres://healer:***@db.lan/healer");
+    expect(JSON.parse(printed).auth.tokenFile).toBe("token");
+  });
+
+  it("--shape-only reads no secret file", async () => {
+    const file = write("shape.json", { auth: { tokenFile: "/nonexistent/token" } });
+    expect(await runCli("check-config", ["--config", file, "--shape-only"], io().io)).toBe(0);
+    const c = io();
+    expect(await runCli("check-config", ["--config", file], c.io)).toBe(1);
+    expect(c.err()).toMatch(/auth\.tokenFile: cannot read \/nonexistent\/token \(ENOENT\)/);
+  });
+});
+
+describe("operator commands against a running service", () => {
+  let h: Healer;
+  let config: string;
+  beforeAll(async () => {
+    h = await startHealer({ agentMode: "no-change" });
+    config = join(h.dir, "cli.json");
+    const port = new URL(h.url).port;
+    writeFileSync(
+      config,
+      JSON.stringify({
+        listen: { port: Number(port) },
+        database: { url: h.t.url },
+        auth: { tokenFile: join(h.dir, "token") },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("incidents and incident show what was posted; silence, retry and dismiss act on it", async () => {
+    const res = await h.post("generic", { name: "disk-full", service: "nas.mount", host: "nas" });
+    const id = ((await res.json()) as { incidents: number[] }).incidents[0]!;
+    await h.waitFor(
+      "needs_human",
+      async () =>
+        (await h.api<{ incident: { state: string } }>(`/incidents/${id}`)).body.incident.state ===
+        "needs_human",
+    );
+
+    // The real executable, as an owner types it.
+    const { stdout } = await exec(process.execPath, [
+      "--import",
+      "tsx",
+      MAIN,
+      "incidents",
+      "--config",
+      config,
+    ]);
+    expect(stdout).toMatch(/^ID\s+STATE\s+SERVICE\s+TITLE\s+OCC\s+LAST SEEN\s+PR/);
+    expect(stdout).toMatch(
+      new RegExp(`^${id}\\s+needs_human\\s+nas\\.mount\\s+disk-full: nas\\.mount\\s+1\\s`, "m"),
+    );
+
+    const one = io();
+    expect(await runCli("incident", [String(id), "--config", config], one.io)).toBe(0);
+    expect(one.out()).toContain(`Incident ${id}: disk-full: nas.mount`);
+    expect(one.out()).toMatch(/no_change/);
+
+    const json = io();
+    expect(await runCli("incidents", ["--json", "--state", "needs_human", "--config", config], json.io)).toBe(
+      0,
+    );
+    expect(JSON.parse(json.out())).toEqual([expect.objectContaining({ id, state: "needs_human" })]);
+
+    const retry = io();
+    expect(await runCli("retry", [String(id), "--config", config], retry.io)).toBe(0);
+    expect(retry.out()).toMatch(/^queued run \d+/);
+
+    const silence = io();
+    expect(
+      await runCli(
+        "silence",
+        ["--service", "nas.mount", "--for", "2h", "--reason", "disk swap", "--config", config],
+        silence.io,
+      ),
+    ).toBe(0);
+    expect(JSON.parse(silence.out()).silence).toMatchObject({ service: "nas.mount", reason: "disk swap" });
+
+    const dismiss = io();
+    expect(
+      await runCli("dismiss", [String(id), "--reason", "done by hand", "--config", config], dismiss.io),
+    ).toBe(0);
+    const after = await h.api<{ incident: { state: string; triage_reason: string } }>(`/incidents/${id}`);
+    expect(after.body.incident).toMatchObject({ state: "dismissed", triage_reason: "done by hand" });
+
+    const again = io();
+    expect(await runCli("dismiss", [String(id), "--config", config], again.io)).toBe(1);
+    expect(again.err()).toMatch(/already dismissed/);
+  });
+
+  it("falls back to the database when the service is down (PostgreSQL)", async () => {
+    await h.halt();
+    try {
+      const c = io();
+      expect(await runCli("incidents", ["--config", config], c.io)).toBe(0);
+      expect(c.out()).toMatch(/dismissed\s+nas\.mount/);
+    } finally {
+      await h.restart();
+    }
+  });
+});
