@@ -1,6 +1,14 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type Config, ConfigError, loadConfig, redactedConfig, type Secrets } from "../config/load.js";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+  redactedConfig,
+  type Secrets,
+  secretPath,
+} from "../config/load.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { createLogger } from "../log.js";
@@ -100,7 +108,9 @@ async function dispatch(command: string | undefined, argv: string[], io: CliIo):
     case "dismiss":
     case "silence":
     case "cleanup":
-      return operator(command, positionals, o, load(), io);
+      // No secret is read up front: PostgreSQL is reached directly (peer auth, like psql), and only
+      // the API path needs the token.
+      return operator(command, positionals, o, load(true).config, io);
     default:
       io.stderr(`unknown command: ${command}\n\n${USAGE}`);
       return 2;
@@ -149,7 +159,7 @@ async function operator(
     for?: string | undefined;
     "close-pr"?: boolean | undefined;
   },
-  { config, secrets }: { config: Config; secrets: Secrets },
+  config: Config,
   io: CliIo,
 ): Promise<number> {
   const json = (v: unknown) => io.stdout(`${JSON.stringify(v, null, 2)}\n`);
@@ -187,20 +197,23 @@ async function operator(
         return 0;
     }
   };
-  const http = httpClient(config, secrets);
-  try {
-    return await call(http);
-  } catch (e) {
-    if (e instanceof ClientError) {
-      io.stderr(`${e.message}\n`);
-      return 1;
-    }
-    const refused = (e as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED";
-    if (!refused) throw e;
-    if (config.databaseUrl.startsWith("pglite://")) {
-      io.stderr(
-        `the service is not answering on ${config.listen.host}:${config.listen.port}; with the embedded PGlite database the CLI needs it running (homelab-healer serve)\n`,
-      );
+  // PGlite allows one process: the CLI must go through the running service. PostgreSQL is read
+  // directly, which works while the service is down; `cleanup` needs the service's git and forge.
+  const viaApi =
+    config.databaseUrl.startsWith("pglite://") ||
+    command === "cleanup" ||
+    (command === "dismiss" && o["close-pr"] === true);
+  if (viaApi) {
+    try {
+      return await call(httpClient(config, readApiToken(config, io.env.CREDENTIALS_DIRECTORY)));
+    } catch (e) {
+      if ((e as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED") {
+        io.stderr(
+          `the service is not answering on ${config.listen.host}:${config.listen.port}: is \`homelab-healer serve\` running?\n`,
+        );
+        return 1;
+      }
+      io.stderr(`${e instanceof Error ? e.message : String(e)}\n`);
       return 1;
     }
   }
@@ -212,5 +225,20 @@ async function operator(
     return 1;
   } finally {
     await direct.close();
+  }
+}
+
+/** The API token: the configured auth.tokenFile, or the one the embedded default generated. */
+function readApiToken(config: Config, credentialsDir: string | undefined): string {
+  const file =
+    config.auth.tokenFile === undefined
+      ? join(config.stateDir, "token")
+      : secretPath(config.auth.tokenFile, credentialsDir);
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (e) {
+    throw new ClientError(
+      `cannot read the API token from ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+    );
   }
 }

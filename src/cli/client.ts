@@ -1,5 +1,5 @@
 import { systemClock } from "../clock.js";
-import type { Config, Secrets } from "../config/load.js";
+import type { Config } from "../config/load.js";
 import { openDatabase } from "../db/database.js";
 import type { Incident } from "../db/tables.js";
 import { parseDuration } from "../duration.js";
@@ -35,13 +35,13 @@ export interface HealerClient {
 export class ClientError extends Error {}
 
 /** The running service's API, with the configured token. */
-export function httpClient(config: Config, secrets: Secrets): HealerClient {
+export function httpClient(config: Config, token: string): HealerClient {
   const host = ["0.0.0.0", "::", ""].includes(config.listen.host) ? "127.0.0.1" : config.listen.host;
   const base = `http://${host.includes(":") ? `[${host}]` : host}:${config.listen.port}/api`;
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${secrets.token}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const json = (await res.json().catch(() => ({}))) as { message?: string };
@@ -72,13 +72,15 @@ export function httpClient(config: Config, secrets: Secrets): HealerClient {
 /** Straight to Postgres (psql-like): works while the service is down. Not for PGlite (one process only). */
 export function directClient(config: Config): HealerClient {
   const db = openDatabase(config.databaseUrl, { max: 2 });
+  // The NOTIFY that wakes the service's worker is awaited before the pool closes.
+  let notified: Promise<void> = Promise.resolve();
   const deps: IncidentDeps = {
     db,
     log: createLogger({ level: "warn" }),
     clock: systemClock,
     config,
     wakeRuns: () => {
-      notifyRunQueued(db).catch(() => {});
+      notified = notifyRunQueued(db).catch(() => {});
     },
   };
   return {
@@ -92,11 +94,14 @@ export function directClient(config: Config): HealerClient {
     silence: async (s) => {
       const seconds = parseDuration(s.for);
       if (seconds === undefined) throw new ClientError(`--for: not a duration: ${s.for} (e.g. 2h, 30m)`);
-      return createSilence(deps, { ...s, seconds });
+      return { silence: await createSilence(deps, { ...s, seconds }) };
     },
     cleanup: async () => {
       throw new ClientError("cleanup needs the running service (homelab-healer serve)");
     },
-    close: () => db.destroy(),
+    close: async () => {
+      await notified;
+      await db.destroy();
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -87,15 +87,12 @@ describe("operator commands against a running service", () => {
   let config: string;
   beforeAll(async () => {
     h = await startHealer({ agentMode: "no-change" });
+    // The service's own config file, with the port it got.
     config = join(h.dir, "cli.json");
-    const port = new URL(h.url).port;
+    const service = JSON.parse(readFileSync(join(h.dir, "config.json"), "utf8"));
     writeFileSync(
       config,
-      JSON.stringify({
-        listen: { port: Number(port) },
-        database: { url: h.t.url },
-        auth: { tokenFile: join(h.dir, "token") },
-      }),
+      JSON.stringify({ ...service, listen: { host: "127.0.0.1", port: Number(new URL(h.url).port) } }),
     );
   });
   afterAll(async () => {
@@ -163,12 +160,26 @@ describe("operator commands against a running service", () => {
     expect(again.err()).toMatch(/already dismissed/);
   });
 
-  it("falls back to the database when the service is down (PostgreSQL)", async () => {
+  it("cleanup goes through the running service's API with the token", async () => {
+    const c = io();
+    expect(await runCli("cleanup", ["--config", config], c.io)).toBe(0);
+    expect(JSON.parse(c.out()).cleanup).toHaveProperty("worktreesRemoved");
+  });
+
+  it("reads PostgreSQL directly, so it works while the service is down and needs no secret", async () => {
     await h.halt();
     try {
+      const noSecrets = join(h.dir, "cli-nosecret.json");
+      writeFileSync(
+        noSecrets,
+        JSON.stringify({ database: { url: h.t.url }, auth: { tokenFile: "/nonexistent/token" } }),
+      );
       const c = io();
-      expect(await runCli("incidents", ["--config", config], c.io)).toBe(0);
+      expect(await runCli("incidents", ["--config", noSecrets], c.io)).toBe(0);
       expect(c.out()).toMatch(/dismissed\s+nas\.mount/);
+      const down = io();
+      expect(await runCli("cleanup", ["--config", config], down.io)).toBe(1);
+      expect(down.err()).toMatch(/not answering/);
     } finally {
       await h.restart();
     }
