@@ -1,0 +1,81 @@
+import type { Measurement } from "./measure.js";
+import type { AgentStartResult, StormResult } from "./storm.js";
+
+export interface BenchResults {
+  startedAt: string;
+  machine: { cpus: number; cpuModel: string; memMiB: number; loadAvg: number[]; node: string };
+  postgres: { version: string; fsync: string; synchronousCommit: string };
+  alertmanager: { version: string };
+  settings: { seconds: number; connections: number; stormAlerts: number };
+  /** Full-speed runs: ours and Alertmanager's per scenario, then ours at half its peak rate. */
+  runs: Measurement[];
+  /** Rows in `alerts` after each of our full-speed runs versus the alerts answered 202. */
+  durability: { scenario: string; answered202: number; newRows: number; ok: boolean }[];
+  storm?: StormResult;
+  agentStart?: AgentStartResult;
+  notes: string[];
+}
+
+const fmt = (n: number) => (Number.isFinite(n) ? n.toLocaleString("en-US") : "–");
+
+/** Our alerts/s over Alertmanager's for the same scenario. */
+export function ratio(r: BenchResults, scenario: string): number | undefined {
+  const full = r.runs.filter((m) => m.scenario === scenario && m.rate === null);
+  const ours = full.find((m) => m.target === "healer");
+  const theirs = full.find((m) => m.target === "alertmanager");
+  if (!ours || !theirs || theirs.alertsPerSecond === 0) return undefined;
+  return Math.round((ours.alertsPerSecond / theirs.alertsPerSecond) * 100) / 100;
+}
+
+/** The results as a Markdown report (also what the terminal shows). */
+export function markdown(r: BenchResults): string {
+  const out: string[] = [];
+  out.push(`# homelab-healer vs Alertmanager ${r.alertmanager.version} — ${r.startedAt}`);
+  out.push("");
+  out.push(
+    `${r.machine.cpus} × ${r.machine.cpuModel}, ${fmt(r.machine.memMiB)} MiB, load before ${r.machine.loadAvg.map((l) => l.toFixed(1)).join(" ")}; ` +
+      `Node ${r.machine.node}; PostgreSQL ${r.postgres.version} (fsync ${r.postgres.fsync}, synchronous_commit ${r.postgres.synchronousCommit}); ` +
+      `${r.settings.connections} connections, ${r.settings.seconds} s a run.`,
+  );
+  out.push("");
+  out.push(
+    "| scenario | target | rate asked | alerts/s | p50 ms | p99 ms | peak RSS MiB | CPU µs/alert server · postgres · client | non-2xx | ours/AM |",
+  );
+  out.push("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
+  for (const m of r.runs) {
+    const q = m.rate === null ? "max" : `${fmt(m.rate)} req/s`;
+    const cpu = `${m.cpuUsPerAlert.server} · ${m.cpuUsPerAlert.postgres} · ${m.cpuUsPerAlert.client}`;
+    const rt = m.target === "healer" && m.rate === null ? ratio(r, m.scenario) : undefined;
+    out.push(
+      `| ${m.label} | ${m.target} | ${q} | ${fmt(m.alertsPerSecond)} | ${m.p50Ms} | ${m.p99Ms} | ${m.peakRssMiB} | ${cpu} | ${fmt(m.load.non2xx + m.load.errors)} | ${rt === undefined ? "" : `${rt}×`} |`,
+    );
+  }
+  out.push("");
+  out.push("Durable before 202 (rows in `alerts` after our run vs alerts answered 202):");
+  for (const d of r.durability) {
+    out.push(
+      `- ${d.scenario}: ${fmt(d.newRows)} rows for ${fmt(d.answered202)} → ${d.ok ? "ok" : "MISMATCH"}`,
+    );
+  }
+  if (r.storm) {
+    const s = r.storm;
+    out.push("");
+    out.push(
+      `Storm: ${fmt(s.alerts)} alerts of one fingerprint (50 a request, at most ${s.limitSeconds} s): ${fmt(s.accepted202)} answered 202 in ${s.seconds} s ` +
+        `(${fmt(s.alertsPerSecond)} alerts/s, p99 ${s.p99Ms} ms); ${s.incidents} incident(s), ${s.runs} run(s), ` +
+        `${fmt(s.occurrences)} occurrences; peak RSS ${s.peakRssMiB} MiB.`,
+    );
+  }
+  if (r.agentStart) {
+    const a = r.agentStart;
+    out.push("");
+    out.push(
+      `Decision to act → agent start (bubblewrap lane, ${a.samples} samples): median ${a.medianMs} ms, max ${a.maxMs} ms (${a.all.join(", ")}).`,
+    );
+  }
+  if (r.notes.length) {
+    out.push("");
+    for (const n of r.notes) out.push(`- ${n}`);
+  }
+  return `${out.join("\n")}\n`;
+}

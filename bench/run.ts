@@ -1,0 +1,227 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createHomelabRemote } from "../test/support/git-remote.js";
+import { type AlertmanagerProcess, startAlertmanager } from "./alertmanager.js";
+import { alertmanagerBody, healerBody, SCENARIOS } from "./load.js";
+import { type Measurement, measure, type Target } from "./measure.js";
+import { type BenchResults, markdown } from "./report.js";
+import { buildService, type ServiceProcess, startService } from "./service.js";
+import { type BenchDatabase, createBenchDatabase, postgresFacts, writeServiceConfig } from "./setup.js";
+import { agentStartLatency, storm, waitRunsIdle } from "./storm.js";
+
+/*
+ * `npm run bench`: our service (real PostgreSQL, every alert durable before 202) and Alertmanager
+ * side by side, the same autocannon load on both, in one run. Bounded: every load run has a
+ * duration or a request count, and everything started here is stopped in `finally`.
+ */
+
+const STAMP_AGENT = fileURLToPath(new URL("./agents/stamp-agent.mjs", import.meta.url));
+const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
+const TOKEN = "bench-token-0f3a9c2e";
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "10" },
+    connections: { type: "string", default: "32" },
+    storm: { type: "string", default: "100000" },
+    "storm-seconds": { type: "string", default: "120" },
+    samples: { type: "string", default: "5" },
+    quick: { type: "boolean", default: false },
+    "no-save": { type: "boolean", default: false },
+    /** Run the sources with the tsx loader instead of building (faster start, more RSS). */
+    tsx: { type: "boolean", default: false },
+  },
+});
+const seconds = args.quick ? 3 : Number(args.seconds);
+const connections = Number(args.connections);
+const stormAlerts = args.quick ? 10_000 : Number(args.storm);
+const warmup = Math.min(2, seconds);
+
+const cleanups: (() => Promise<unknown>)[] = [];
+let builtMain: string | undefined;
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+async function throughput(dir: string, results: BenchResults): Promise<void> {
+  const bdb = await track(createBenchDatabase("healer_bench"), (d) => d.drop());
+  results.postgres = await postgresFacts(bdb.db);
+  const config = writeServiceConfig(dir, TOKEN, {
+    databaseUrl: bdb.url,
+    stateDir: join(dir, "state"),
+    extra: { triage: { settleSeconds: 3600 } },
+  });
+  const am = await track(startAlertmanager(dir), (a) => a.stop());
+  results.alertmanager.version = am.version;
+  const svc = await track(
+    startService(config, { logFile: join(dir, "healer.log"), ...(builtMain ? { main: builtMain } : {}) }),
+    (s) => s.stop(),
+  );
+  log(`service pid ${svc.pid} at ${svc.url}; alertmanager ${am.version} pid ${am.pid} at ${am.url}`);
+  const targets = targetsOf(svc, am);
+
+  for (const s of SCENARIOS) {
+    for (const t of targets) {
+      await measure(t, s, { connections, seconds: warmup }); // JIT, pools, caches
+      const before = await alertRows(bdb);
+      const m = await measure(t, s, { connections, seconds });
+      results.runs.push(m);
+      log(`${s.label} / ${t.name}: ${m.alertsPerSecond} alerts/s, p99 ${m.p99Ms} ms`);
+      if (t.name === "healer") {
+        const newRows = (await alertRows(bdb)) - before;
+        const answered202 = m.load.ok * s.alertsPerRequest;
+        // A repeated alert is stored once; every other 202 must have its rows.
+        const ok = s.distinct ? newRows >= answered202 : newRows <= 1;
+        results.durability.push({ scenario: s.label, answered202, newRows, ok });
+      }
+    }
+  }
+  const ours = targets[0]!;
+  for (const s of SCENARIOS) {
+    const peak = results.runs.find((m) => m.scenario === s.key && m.target === "healer" && m.rate === null);
+    if (!peak || peak.requestsPerSecond === 0) continue;
+    const rate = Math.max(1, Math.round(peak.requestsPerSecond / 2));
+    const m = await measure(ours, s, { connections, seconds, rate });
+    results.runs.push(m);
+    log(`${s.label} / healer at ${rate} req/s: p99 ${m.p99Ms} ms`);
+  }
+}
+
+function targetsOf(svc: ServiceProcess, am: AlertmanagerProcess): Target[] {
+  return [
+    {
+      name: "healer",
+      pid: svc.pid,
+      url: `${svc.url}/hooks/alertmanager`,
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: healerBody,
+    },
+    {
+      name: "alertmanager",
+      pid: am.pid,
+      url: `${am.url}/api/v2/alerts`,
+      headers: {},
+      body: alertmanagerBody,
+    },
+  ];
+}
+
+async function stormAndAgent(dir: string, results: BenchResults): Promise<void> {
+  const bdb = await track(createBenchDatabase("healer_bench_storm"), (d) => d.drop());
+  const remote = await createHomelabRemote(dir);
+  const stateDir = join(dir, "state");
+  const config = writeServiceConfig(dir, TOKEN, {
+    databaseUrl: bdb.url,
+    stateDir,
+    extra: {
+      repo: { url: remote.url, branch: "main" },
+      agent: { command: process.execPath, args: [STAMP_AGENT], maxRunsPerDay: 50 },
+      triage: { settleSeconds: 0 },
+    },
+  });
+  const svc = await track(
+    startService(config, { logFile: join(dir, "healer.log"), ...(builtMain ? { main: builtMain } : {}) }),
+    (s) => s.stop(),
+  );
+  log(`storm: ${stormAlerts} alerts of one fingerprint`);
+  results.storm = await storm(svc, bdb.db, {
+    token: TOKEN,
+    alerts: stormAlerts,
+    connections,
+    seconds: args.quick ? 20 : Number(args["storm-seconds"]),
+  });
+  await waitRunsIdle(bdb.db, 60_000);
+  results.storm.runs = Number((await bdb.db.selectFrom("runs").select("id").execute()).length);
+  log(`decision → agent start, ${args.samples} samples`);
+  results.agentStart = await agentStartLatency(svc, bdb.db, {
+    token: TOKEN,
+    stateDir,
+    samples: Number(args.samples),
+  });
+}
+
+async function alertRows(bdb: BenchDatabase): Promise<number> {
+  const r = await bdb.db
+    .selectFrom("alerts")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Registers a cleanup for what `p` starts, newest first. */
+async function track<T>(p: Promise<T>, cleanup: (v: T) => Promise<unknown>): Promise<T> {
+  const v = await p;
+  cleanups.unshift(() => cleanup(v));
+  return v;
+}
+
+async function cleanupAll(): Promise<void> {
+  while (cleanups.length) {
+    const c = cleanups.shift()!;
+    await c().catch((e: unknown) => log(`cleanup failed: ${String(e)}`));
+  }
+}
+
+async function main(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "healer-bench-"));
+  const results: BenchResults = {
+    startedAt: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? "?",
+      memMiB: Math.round(totalmem() / 2 ** 20),
+      loadAvg: loadavg(),
+      node: process.versions.node,
+    },
+    postgres: { version: "?", fsync: "?", synchronousCommit: "?" },
+    alertmanager: { version: "?" },
+    settings: { seconds, connections, stormAlerts },
+    runs: [] as Measurement[],
+    durability: [],
+    notes: [
+      "alerts/s counts only alerts answered 2xx; ours: POST /hooks/alertmanager (webhook body), Alertmanager: POST /api/v2/alerts (in memory, null receiver).",
+      "CPU µs/alert: the target process, every PostgreSQL process on the (shared) server, and this load generator.",
+      "A run whose requests all outlast it shows 0 alerts/s: autocannon counts only answered requests.",
+    ],
+  };
+  const stop = () => {
+    log("interrupted: stopping what was started");
+    void cleanupAll().then(() => process.exit(130));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    if (!args.tsx) {
+      log("building the service (tsc -p tsconfig.build.json → bench/.build/dist)");
+      builtMain = buildService();
+    }
+    mkdirSync(join(dir, "throughput"));
+    await throughput(join(dir, "throughput"), results);
+    await cleanupAll();
+    mkdirSync(join(dir, "storm"));
+    await stormAndAgent(join(dir, "storm"), results);
+  } finally {
+    await cleanupAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const md = markdown(results);
+  process.stdout.write(`\n${md}`);
+  if (!args["no-save"]) {
+    const name = results.startedAt.replace(/[:.]/g, "-");
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(join(RESULTS, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(RESULTS, `${name}.md`), md);
+    log(`wrote bench/results/${name}.{json,md}`);
+  }
+  return results.durability.every((d) => d.ok) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (e: unknown) => {
+    log(`failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    await cleanupAll();
+    process.exit(1);
+  },
+);
