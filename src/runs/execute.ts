@@ -50,7 +50,7 @@ const finish = (f: Finish): StepResult => ({ kind: "finish", finish: f });
 export async function executeRun(deps: WorkerDeps, run: Run, signal: AbortSignal): Promise<StepResult> {
   const { config } = deps;
   const incident = await getIncident(deps.db, run.incident_id);
-  if (!incident || incident.state !== "fixing") {
+  if (incident?.state !== "fixing") {
     return finish({ outcome: "cancelled", message: `incident is ${incident?.state ?? "gone"}` });
   }
   if (config.repo.url === undefined) {

@@ -113,20 +113,25 @@ export async function heartbeat(
   return res.numUpdatedRows > 0n;
 }
 
-/** Puts a run this worker holds back in the queue at once, giving the attempt back (graceful shutdown). */
+/**
+ * Puts a run this worker holds back in the queue, giving the attempt back: at once on graceful
+ * shutdown, or after `runAfter` with the `error` when the forge or git was unavailable (not the
+ * agent's failure, so no attempt is spent).
+ */
 export async function releaseRun(
   db: Db,
-  args: { runId: number; workerId: string; now: Date },
+  args: { runId: number; workerId: string; now: Date; runAfter?: Date; error?: string },
 ): Promise<boolean> {
   const res = await db
     .updateTable("runs")
     .set((eb) => ({
       state: "queued",
       attempt: sql<number>`greatest(${eb.ref("attempt")} - 1, 0)`,
-      run_after: args.now,
+      run_after: args.runAfter ?? args.now,
       lease_owner: null,
       lease_expires_at: null,
       started_at: null,
+      ...(args.error !== undefined && { error: args.error }),
     }))
     .where("id", "=", args.runId)
     .where("state", "=", "running")

@@ -1,4 +1,3 @@
-import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 
 /** Records what a run has done so far (its worktree, its commit), so a later attempt can see it. */
@@ -22,29 +21,4 @@ export async function recordRunProgress(
     })
     .where("id", "=", runId)
     .execute();
-}
-
-/**
- * Puts a run this worker holds back in the queue until `runAfter` without spending the attempt: a
- * forge or git outage is not the agent's failure.
- */
-export async function deferRun(
-  db: Db,
-  args: { runId: number; workerId: string; runAfter: Date; error: string },
-): Promise<boolean> {
-  const res = await db
-    .updateTable("runs")
-    .set((eb) => ({
-      state: "queued",
-      attempt: sql<number>`greatest(${eb.ref("attempt")} - 1, 0)`,
-      run_after: args.runAfter,
-      lease_owner: null,
-      lease_expires_at: null,
-      error: args.error,
-    }))
-    .where("id", "=", args.runId)
-    .where("state", "=", "running")
-    .where("lease_owner", "=", args.workerId)
-    .executeTakeFirst();
-  return res.numUpdatedRows > 0n;
 }

@@ -6,7 +6,6 @@ import { executeRun, type StepResult } from "./execute.js";
 import { finishAndTransition, moveIncident, noteRetry } from "./finish.js";
 import { startHeartbeat } from "./lease.js";
 import { claimNextRun, reapExpiredLeases, releaseRun, retryLater } from "./queue.repo.js";
-import { deferRun } from "./runs.repo.js";
 import type { RunWakeup } from "./wakeup.js";
 
 export interface WorkerDeps extends IncidentDeps {
@@ -123,9 +122,10 @@ export function startWorker(deps: WorkerDeps): Worker {
         return;
       case "defer": {
         const until = new Date(now.getTime() + DEFER_SECONDS * 1000);
-        await deferRun(deps.db, {
+        await releaseRun(deps.db, {
           runId: run.id,
           workerId: deps.workerId,
+          now,
           runAfter: until,
           error: result.error,
         });
