@@ -184,7 +184,7 @@ describe("every run outcome", () => {
     const id = await fire("hang");
     await h.waitFor("attempt 1 to time out", async () => {
       const r = (await h.api<Detail>(`/incidents/${id}`)).body.runs[0];
-      return r && r.error?.includes("idle") ? r : undefined;
+      return r?.error?.includes("idle") ? r : undefined;
     });
     await h.t.db.updateTable("runs").set({ run_after: new Date() }).where("incident_id", "=", id).execute();
     const d = await settled(id);
