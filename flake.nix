@@ -2,7 +2,7 @@
   description = "homelab-healer: alerts from a NixOS homelab in, reviewed pull requests out";
 
   # A release branch; no flake.lock is committed: the first `nix flake lock` on a machine with
-  # network access writes it (see docs/nix.md).
+  # network access writes it (see README.md, "Use it in your homelab flake").
   inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.11";
 
   outputs =

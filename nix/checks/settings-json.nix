@@ -10,7 +10,7 @@ let
     # Only `enable` and the token: the local database, OpenCode, and the program's defaults.
     minimal = [ (h.healer { secrets.tokenFile = "/run/secrets/healer/token"; }) ];
 
-    # The docs/nix.md example: OpenObserve on the same host, GitHub, OpenCode with a provider.
+    # The README example: OpenObserve on the same host, GitHub, OpenCode with a provider.
     docs-example = [
       (h.healer {
         secrets = {
