@@ -39,9 +39,19 @@ export function pidsNamed(comm: string): number[] {
   return pids;
 }
 
-/** CPU seconds of every PostgreSQL process (the server is shared: other load shows up too). */
-export function postgresCpuSeconds(): number {
-  return pidsNamed("postgres").reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+/** CPU seconds of every PostgreSQL process now, by pid. */
+export function postgresCpu(): Map<number, number> {
+  return new Map(pidsNamed("postgres").map((pid) => [pid, cpuSeconds(pid)]));
+}
+
+/**
+ * PostgreSQL CPU used since `before`: per backend, so one that exits meanwhile cannot make the sum
+ * negative (its last share is lost instead; the service's pool keeps its backends, so little is).
+ */
+export function postgresCpuSince(before: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, now] of postgresCpu()) sum += Math.max(0, now - (before.get(pid) ?? 0));
+  return sum;
 }
 
 /** Samples a process's RSS every `ms` and keeps the peak, until stopped. */
@@ -63,14 +73,14 @@ export function rssSampler(pid: number, ms = 50): { stop(): number; peak(): numb
 /** CPU used by the service, PostgreSQL and this (client) process over an interval. */
 export function cpuMeter(pid: number): { stop(): { server: number; postgres: number; client: number } } {
   const server = cpuSeconds(pid);
-  const postgres = postgresCpuSeconds();
+  const postgres = postgresCpu();
   const client = process.cpuUsage();
   return {
     stop() {
       const c = process.cpuUsage(client);
       return {
         server: cpuSeconds(pid) - server,
-        postgres: postgresCpuSeconds() - postgres,
+        postgres: postgresCpuSince(postgres),
         client: (c.user + c.system) / 1e6,
       };
     },
