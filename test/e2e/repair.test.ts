@@ -102,11 +102,12 @@ describe("an alert becomes a pull request (script agent, real Postgres, bare rep
 
 describe("every run outcome", () => {
   let h: Healer;
-  const alert = (mode: string, extra: Record<string, unknown> = {}) => ({
-    name: `probe-${mode}`,
+  let seq = 0;
+  // A fresh problem per call: the same alert twice within a minute would be one occurrence.
+  const alert = (mode: string) => ({
+    name: `probe-${mode}-${++seq}`,
     service: `mode-${mode}.service`,
     host: "lab",
-    ...extra,
   });
   const fire = async (mode: string) => {
     const res = await h.post("generic", alert(mode));
