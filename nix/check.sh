@@ -112,7 +112,7 @@ elif ! err=$(cd "$pkg" && npm run build --silent 2>&1); then
 elif ! err=$(cd "$pkg" && npm prune --omit=dev "${npm_quiet[@]}" 2>&1); then
   report FAIL "package: npm prune --omit=dev" "$(tail -n 5 <<<"$err")"
 else
-  report ok "package: npm run build with only the pruned lock's packages (no opencode-ai, vitest, biome), then pruned to runtime"
+  report ok "package: npm run build with only the pruned lock's packages (no OpenCode binary, vitest, biome), then pruned to runtime"
   checker=(node "$pkg/dist/main.js")
   checker_label="the built package"
 fi

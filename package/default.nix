@@ -42,9 +42,9 @@ buildNpmPackage {
   # Why no `--omit=…` in npmFlags/npmInstallFlags: tsc needs the dev dependencies, so they
   # cannot be omitted at install, and omitting optional ones would not help anyway, because
   # importNpmLock fetches every entry of the lock it is given whatever npm later installs.
-  # What keeps the 185 MB opencode-ai binary (and vitest, vite, biome, esbuild with their
+  # What keeps the 185 MB OpenCode binary the tests use (and vitest, vite, biome, esbuild with their
   # per-platform binaries) out is the pruned lock above: runtime dependencies plus typescript
-  # and @types/*, nothing else. After the build, buildNpmPackage's `npm prune --omit=dev`
+  # and @types/*, nothing else (the project's optionalDependencies are test tooling). After the build, buildNpmPackage's `npm prune --omit=dev`
   # leaves only the runtime dependencies in $out.
   npmBuildScript = "build";
 

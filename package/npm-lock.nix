@@ -87,7 +87,16 @@ let
 
   root = withResolved."";
   keptDev = filterAttrs (name: _: buildDevDependency name) (root.devDependencies or { });
-  prunedRoot = root // lib.optionalAttrs (root ? devDependencies) { devDependencies = keptDev; };
+  # The project's own optional dependencies are test tooling (the OpenCode binary the tests drive):
+  # the package never needs them; on NixOS the agent is `agentPackage`.
+  # npm lists them under the lock root's `dependencies` too.
+  rootOptional = attrNames (root.optionalDependencies or { });
+  prunedRoot =
+    builtins.removeAttrs root [ "optionalDependencies" ]
+    // lib.optionalAttrs (root ? dependencies) {
+      dependencies = builtins.removeAttrs root.dependencies rootOptional;
+    }
+    // lib.optionalAttrs (root ? devDependencies) { devDependencies = keptDev; };
 
   reachable = builtins.genericClosure {
     startSet = map (key: { inherit key; }) (
@@ -100,7 +109,9 @@ let
 
 in
 {
-  package = package // lib.optionalAttrs (package ? devDependencies) { devDependencies = keptDev; };
+  package =
+    builtins.removeAttrs package [ "optionalDependencies" ]
+    // lib.optionalAttrs (package ? devDependencies) { devDependencies = keptDev; };
   packageLock = packageLock // {
     packages = { "" = prunedRoot; } // filterAttrs (path: _: keep ? ${path}) withResolved;
   };

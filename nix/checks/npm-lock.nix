@@ -45,9 +45,9 @@ in
       && lib.hasInfix "/${lib.last (lib.splitString "node_modules/" p)}/-/" nested.${p}.resolved
     ) (lib.attrNames nested)
   ) null)
-  (expect "opencode-ai and its 185 MB platform binaries are not fetched" (
+  (expect "the 185 MB OpenCode binary the tests drive is not fetched" (
     lib.all (p: !(lib.hasInfix "opencode" p)) (lib.attrNames kept)
-    && lib.elem "node_modules/opencode-ai" result.dropped
+    && lib.elem "node_modules/opencode-linux-x64" result.dropped
   ) (lib.filter (lib.hasInfix "opencode") (lib.attrNames kept)))
   (expect "test and lint tooling is not fetched" (
     lib.all (n: !(kept ? "node_modules/${n}")) [

@@ -13,7 +13,7 @@ const JELLYFIN = readFileSync(
   "utf8",
 );
 
-/** The native OpenCode binary shipped by opencode-ai (the .bin entry is a Node launcher in front of it). */
+/** The native OpenCode binary (npm package opencode-linux-x64, the build opencode-ai installs here). */
 function opencodeBinary(): string | undefined {
   const nm = new URL("../../node_modules/", import.meta.url).pathname;
   const pkgs = readdirSync(nm)
