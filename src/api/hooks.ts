@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { SOURCES, type Source } from "../config/schema.js";
 import type { IncidentDeps } from "../incidents/deps.js";
-import { ingestDelivery } from "../ingest/ingest.js";
-import { ApiError } from "./errors.js";
+import { createIngester } from "../ingest/ingest.js";
+import { ApiError, isDbUnavailable } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -17,6 +17,7 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
  */
 export function hooksRouter(deps: IncidentDeps, metrics: Metrics): Hono {
   const app = new Hono();
+  const ingest = createIngester(deps, { unavailable: isDbUnavailable });
   app.post(
     "/:source",
     async (c, next) => {
@@ -43,7 +44,7 @@ export function hooksRouter(deps: IncidentDeps, metrics: Metrics): Hono {
     async (c) => {
       const source = c.req.param("source") as Source;
       const bytes = new Uint8Array(await c.req.arrayBuffer());
-      const outcome = await ingestDelivery(deps, {
+      const outcome = await ingest({
         source,
         body: decoder.decode(bytes),
         bodyBytes: bytes.byteLength,

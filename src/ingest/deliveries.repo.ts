@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import type { Database } from "../db/tables.js";
 import { cleanText, jsonForPg } from "./sanitize.js";
 import type { NormalizedAlert } from "./types.js";
@@ -115,4 +115,100 @@ export async function countDeliveriesBySource(db: Q) {
     .groupBy(["source", "status"])
     .execute();
   return rows.map((r) => ({ source: r.source, status: r.status as string, n: Number(r.n) }));
+}
+
+/**
+ * Stores the raw requests of a batch in one statement. Ids come back in the order given: one
+ * statement draws them from the sequence in insertion order, which follows `i`.
+ */
+export async function insertDeliveries(db: Q, ds: DeliveryInput[]): Promise<number[]> {
+  const rows = ds.map((d, i) => ({
+    i,
+    source: d.source,
+    received_at: d.receivedAt.toISOString(),
+    content_type: d.contentType,
+    remote_addr: d.remoteAddr,
+    body: d.body,
+    body_bytes: d.bodyBytes,
+    alert_count: d.alertCount,
+    parse_error: d.parseError,
+    test_notification: d.testNotification,
+  }));
+  const r = await sql<{ id: number }>`
+    INSERT INTO deliveries (source, received_at, content_type, remote_addr, body, body_bytes, alert_count,
+                            parse_error, test_notification)
+    SELECT source, received_at, content_type, remote_addr, body, body_bytes, alert_count, parse_error,
+           test_notification
+    FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(i int, source text, received_at timestamptz,
+      content_type text, remote_addr text, body text, body_bytes int, alert_count int, parse_error text,
+      test_notification boolean)
+    ORDER BY i
+    RETURNING id`.execute(db);
+  return r.rows.map((row) => row.id).sort((a, b) => a - b);
+}
+
+/** One alert of a batch, with the delivery it came in. */
+export interface BatchAlert {
+  deliveryId: number;
+  alert: NormalizedAlert;
+}
+
+/**
+ * Inserts the alerts of many deliveries in one statement, in idempotency-key order (so that
+ * concurrent batches of several instances take the unique index's locks in one order). Keys already
+ * stored, or repeated within the batch, are skipped; the new ones come back.
+ */
+export async function insertAlertsBatch(
+  db: Q,
+  alerts: BatchAlert[],
+  receivedAt: Date,
+): Promise<{ id: number; idempotency_key: string }[]> {
+  if (alerts.length === 0) return [];
+  const at = receivedAt.toISOString();
+  const rows = alerts.map(({ deliveryId, alert: a }) => ({
+    delivery_id: deliveryId,
+    source: a.source,
+    fingerprint: a.fingerprint,
+    idempotency_key: a.idempotencyKey,
+    status: a.status,
+    name: a.name,
+    service: a.service,
+    host: a.host,
+    severity: a.severity,
+    summary: a.summary,
+    details: a.details,
+    labels: a.labels,
+    starts_at: a.startsAt && !Number.isNaN(a.startsAt.getTime()) ? a.startsAt.toISOString() : null,
+    received_at: at,
+  }));
+  const r = await sql<{ id: number; idempotency_key: string }>`
+    INSERT INTO alerts (delivery_id, source, fingerprint, idempotency_key, status, name, service, host,
+                        severity, summary, details, labels, starts_at, received_at)
+    SELECT delivery_id, source, fingerprint, idempotency_key, status, name, service, host, severity,
+           summary, coalesce(details, '{}'), coalesce(labels, '{}'), starts_at, received_at
+    FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(delivery_id bigint, source text, fingerprint text,
+      idempotency_key text, status text, name text, service text, host text, severity text, summary text,
+      details jsonb, labels jsonb, starts_at timestamptz, received_at timestamptz)
+    ORDER BY idempotency_key
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id, idempotency_key`.execute(db);
+  return r.rows;
+}
+
+/** Sets the duplicate count of several deliveries in one statement. */
+export async function setDuplicateCounts(db: Q, counts: { id: number; n: number }[]): Promise<void> {
+  if (counts.length === 0) return;
+  await sql`
+    UPDATE deliveries d SET duplicate_alerts = x.n
+    FROM json_to_recordset(${JSON.stringify(counts)}::json) AS x(id bigint, n int)
+    WHERE d.id = x.id`.execute(db);
+}
+
+/** Attaches alerts to incidents, many pairs in one statement. */
+export async function linkAlertsBatch(db: Q, links: { alert: number; incident: number }[]): Promise<void> {
+  if (links.length === 0) return;
+  await sql`
+    UPDATE alerts a SET incident_id = x.incident
+    FROM json_to_recordset(${JSON.stringify(links)}::json) AS x(alert bigint, incident bigint)
+    WHERE a.id = x.alert`.execute(db);
 }

@@ -1,0 +1,104 @@
+import type { Incident, Silence } from "../db/tables.js";
+import type { IncidentDeps } from "../incidents/deps.js";
+import {
+  countFiringSinceMany,
+  incidentsByIds,
+  previousIncidents,
+  setTriageReasons,
+  silencesInForce,
+} from "../incidents/incidents.repo.js";
+import { sourceResolved, triageIncident } from "../incidents/judge.js";
+import { onRecurrence } from "../incidents/recurrence.js";
+import { judge } from "../incidents/triage.js";
+import { runsStartedSince } from "../runs/queue.repo.js";
+
+/** What a batch did to one incident, summed over its deliveries. */
+export interface BatchTouch {
+  id: number;
+  added: number;
+  created: boolean;
+  resolved: boolean;
+  messages: string[];
+}
+
+// Counting a storm incident's alerts stops here: enough for any minimum and an honest reason.
+const COUNT_CAP = 1000;
+
+/** `activeSilence`'s choice among silences already read: this service, the alert or all, latest expiry. */
+function silenceFor(silences: Silence[], incident: Incident): Silence | undefined {
+  return silences
+    .filter(
+      (s) =>
+        s.service === incident.service && (s.alert_name === null || s.alert_name === incident.alert_name),
+    )
+    .sort((a, b) => b.expires_at.getTime() - a.expires_at.getTime())[0];
+}
+
+/**
+ * Judges every incident a batch touched with a fixed number of queries: the facts `judge` needs
+ * are read for all of them at once. The common verdict (still settling) is applied in one
+ * statement; the rare ones (noise, act) and recurrences after a PR go through the one-incident
+ * rules in judge.ts and recurrence.ts, which read their facts again and stay the authority.
+ */
+export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Promise<void> {
+  const { db, config } = deps;
+  for (const t of touches) if (t.resolved) await sourceResolved(deps, t.id);
+  const firing = touches.filter((t) => t.added > 0);
+  if (firing.length === 0) return;
+  const now = deps.clock.now();
+  const incidents = await incidentsByIds(
+    db,
+    firing.map((t) => t.id),
+  );
+  const judgeable = incidents.filter((i) => i.state === "open" || i.state === "suppressed");
+  const touchOf = new Map(firing.map((t) => [t.id, t]));
+  if (judgeable.length > 0) {
+    const ids = judgeable.map((i) => i.id);
+    const previous = new Map(
+      (
+        await previousIncidents(
+          db,
+          judgeable.map((i) => i.fingerprint),
+          ids,
+        )
+      ).map((p) => [p.fingerprint, p]),
+    );
+    const services = [...new Set(judgeable.flatMap((i) => (i.service === null ? [] : [i.service])))];
+    const silences = await silencesInForce(db, services, now);
+    const since = new Date(now.getTime() - config.triage.windowSeconds * 1000);
+    const counts = await countFiringSinceMany(
+      db,
+      ids,
+      since,
+      Math.max(COUNT_CAP, config.triage.minOccurrences),
+    );
+    const runsLast24h = await runsStartedSince(db, new Date(now.getTime() - 86_400_000));
+    const reasons: { id: number; reason: string }[] = [];
+    for (const incident of judgeable) {
+      const prev = previous.get(incident.fingerprint);
+      const verdict = judge(config, {
+        incident,
+        messages: touchOf.get(incident.id)!.messages,
+        silence: silenceFor(silences, incident),
+        dismissedBefore:
+          prev?.state === "dismissed" && prev.resolved_at
+            ? { id: prev.id, dismissedAt: prev.resolved_at }
+            : undefined,
+        firingInWindow: counts.get(incident.id) ?? 0,
+        runsLast24h,
+        now,
+      });
+      if (verdict.action === "wait") {
+        if (incident.state === "open" && incident.triage_reason !== verdict.reason)
+          reasons.push({ id: incident.id, reason: verdict.reason });
+      } else {
+        await triageIncident(deps, incident.id, touchOf.get(incident.id)!.messages);
+      }
+    }
+    await setTriageReasons(db, reasons);
+  }
+  for (const incident of incidents) {
+    if (incident.state === "pr_open" || incident.state === "verifying")
+      await onRecurrence(deps, incident.id, touchOf.get(incident.id)!.added);
+  }
+}
