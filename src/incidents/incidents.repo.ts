@@ -72,7 +72,11 @@ export async function attachFiring(
   return row;
 }
 
-/** A repeat of an alert already stored (retry, repeat_interval): the incident is still alive, no count. */
+/**
+ * A repeat of an alert already stored (retry, repeat_interval): the incident is still alive, no count.
+ * Only when the stored time is a second old or more: a flood of repeats then leaves the row (and
+ * its lock) alone, and the stale rule works in minutes anyway.
+ */
 export async function touchLastSeen(db: Q, fingerprints: string[], now: Date): Promise<void> {
   if (fingerprints.length === 0) return;
   await db
@@ -80,6 +84,7 @@ export async function touchLastSeen(db: Q, fingerprints: string[], now: Date): P
     .set({ last_seen_at: sql<Date>`greatest(last_seen_at, ${now})` })
     .where("fingerprint", "in", fingerprints)
     .where("state", "in", LIVE_STATES)
+    .where("last_seen_at", "<=", new Date(now.getTime() - 1000))
     .execute();
 }
 
@@ -371,4 +376,21 @@ export async function setTriageReasons(db: Q, reasons: { id: number; reason: str
     UPDATE incidents i SET triage_reason = x.reason
     FROM json_to_recordset(${jsonForPg(reasons)}::json) AS x(id bigint, reason text)
     WHERE i.id = x.id AND i.state = 'open'`.execute(db);
+}
+
+/**
+ * Takes back occurrences counted for alerts another instance stored first (a race between
+ * instances on one key); an incident this transaction created for nothing but such alerts goes.
+ */
+export async function uncountOccurrences(
+  db: Q,
+  fixes: { id: number; n: number; drop: boolean }[],
+): Promise<void> {
+  if (fixes.length === 0) return;
+  await sql`
+    UPDATE incidents i SET occurrences = greatest(i.occurrences - x.n, 0)
+    FROM json_to_recordset(${JSON.stringify(fixes)}::json) AS x(id bigint, n int, drop boolean)
+    WHERE i.id = x.id AND NOT x.drop`.execute(db);
+  const drop = fixes.filter((f) => f.drop).map((f) => f.id);
+  if (drop.length) await db.deleteFrom("incidents").where("id", "in", drop).execute();
 }

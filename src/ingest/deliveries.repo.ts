@@ -147,10 +147,22 @@ export async function insertDeliveries(db: Q, ds: DeliveryInput[]): Promise<numb
   return r.rows.map((row) => row.id).sort((a, b) => a - b);
 }
 
-/** One alert of a batch, with the delivery it came in. */
+/** One alert of a batch, with the delivery it came in and the incident it attaches to. */
 export interface BatchAlert {
   deliveryId: number;
+  incidentId: number | null;
   alert: NormalizedAlert;
+}
+
+/** Which of these idempotency keys are stored already (one index probe each, one statement). */
+export async function existingKeys(db: Q, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const r = await sql<{ k: string }>`
+    SELECT a.idempotency_key AS k FROM alerts a
+    WHERE a.idempotency_key IN (SELECT value FROM json_array_elements_text(${jsonForPg(keys)}::json))`.execute(
+    db,
+  );
+  return new Set(r.rows.map((row) => row.k));
 }
 
 /**
@@ -165,8 +177,9 @@ export async function insertAlertsBatch(
 ): Promise<{ id: number; idempotency_key: string }[]> {
   if (alerts.length === 0) return [];
   const at = receivedAt.toISOString();
-  const rows = alerts.map(({ deliveryId, alert: a }) => ({
+  const rows = alerts.map(({ deliveryId, incidentId, alert: a }) => ({
     delivery_id: deliveryId,
+    incident_id: incidentId,
     source: a.source,
     fingerprint: a.fingerprint,
     idempotency_key: a.idempotencyKey,
@@ -182,11 +195,12 @@ export async function insertAlertsBatch(
     received_at: at,
   }));
   const r = await sql<{ id: number; idempotency_key: string }>`
-    INSERT INTO alerts (delivery_id, source, fingerprint, idempotency_key, status, name, service, host,
-                        severity, summary, details, labels, starts_at, received_at)
-    SELECT delivery_id, source, fingerprint, idempotency_key, status, name, service, host, severity,
+    INSERT INTO alerts (delivery_id, incident_id, source, fingerprint, idempotency_key, status, name, service,
+                        host, severity, summary, details, labels, starts_at, received_at)
+    SELECT delivery_id, incident_id, source, fingerprint, idempotency_key, status, name, service, host, severity,
            summary, coalesce(details, '{}'), coalesce(labels, '{}'), starts_at, received_at
-    FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(delivery_id bigint, source text, fingerprint text,
+    FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(delivery_id bigint, incident_id bigint, source text,
+      fingerprint text,
       idempotency_key text, status text, name text, service text, host text, severity text, summary text,
       details jsonb, labels jsonb, starts_at timestamptz, received_at timestamptz)
     ORDER BY idempotency_key
@@ -202,13 +216,4 @@ export async function setDuplicateCounts(db: Q, counts: { id: number; n: number 
     UPDATE deliveries d SET duplicate_alerts = x.n
     FROM json_to_recordset(${JSON.stringify(counts)}::json) AS x(id bigint, n int)
     WHERE d.id = x.id`.execute(db);
-}
-
-/** Attaches alerts to incidents, many pairs in one statement. */
-export async function linkAlertsBatch(db: Q, links: { alert: number; incident: number }[]): Promise<void> {
-  if (links.length === 0) return;
-  await sql`
-    UPDATE alerts a SET incident_id = x.incident
-    FROM json_to_recordset(${JSON.stringify(links)}::json) AS x(alert bigint, incident bigint)
-    WHERE a.id = x.alert`.execute(db);
 }

@@ -7,6 +7,8 @@ export interface GroupCommitOptions<I> {
   weight(item: I): number;
   /** Items that must be stored in a batch of their own (their effects depend on order). */
   alone(item: I): boolean;
+  /** Batches stored at the same time: while one waits on the database, the next one fills. */
+  parallel: number;
   /** The database is unreachable: fail the batch at once instead of storing it item by item. */
   unavailable(e: unknown): boolean;
 }
@@ -29,16 +31,18 @@ const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_TRIES = 3;
 
 /**
- * Group commit: requests that arrive while a batch is being stored wait and go together in the
+ * Group commit: requests that arrive while batches are being stored wait and go together in the
  * next one, so one transaction (and one WAL flush) serves many requests. No timer: a lone request
  * is stored at once. Each caller's promise settles after its batch committed and its `after` ran.
+ * Batches in flight at once (`parallel`) may cross on a row: the database serialises them, and a
+ * deadlock between two is retried.
  */
 export function groupCommit<I, O>(
   fns: GroupCommitFns<I, O>,
   opts: GroupCommitOptions<I>,
 ): (item: I) => Promise<O> {
   const queue: Pending<I, O>[] = [];
-  let busy = false;
+  let inFlight = 0;
 
   const take = (): Pending<I, O>[] => {
     const first = queue.shift()!;
@@ -94,19 +98,19 @@ export function groupCommit<I, O>(
     }
   };
 
-  const pump = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      while (queue.length) await flush(take());
-    } finally {
-      busy = false;
+  const pump = () => {
+    while (queue.length && inFlight < opts.parallel) {
+      inFlight++;
+      void flush(take()).finally(() => {
+        inFlight--;
+        pump();
+      });
     }
   };
 
   return (item) =>
     new Promise<O>((resolve, reject) => {
       queue.push({ item, resolve, reject });
-      void pump();
+      pump();
     });
 }

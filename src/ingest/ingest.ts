@@ -31,6 +31,8 @@ export type Ingester = (req: IngestRequest) => Promise<IngestOutcome>;
 export interface IngesterOptions {
   /** The database is unreachable (the caller answers 503): a failed batch is not split up. */
   unavailable?: (e: unknown) => boolean;
+  /** Batches stored at the same time (each on its own connection). */
+  parallel?: number;
   /** Most deliveries and alerts in one transaction. */
   maxDeliveries?: number;
   maxAlerts?: number;
@@ -51,6 +53,7 @@ export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): 
       weight: (it) => it.alerts.length,
       // A resolve's effect depends on what came before it: such deliveries are stored alone.
       alone: (it) => it.alerts.some((a) => a.status === "resolved"),
+      parallel: opts.parallel ?? 1,
       unavailable: opts.unavailable ?? (() => false),
     },
   );

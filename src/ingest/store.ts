@@ -4,13 +4,13 @@ import {
   findLiveIncident,
   insertEvents,
   touchLastSeen,
+  uncountOccurrences,
 } from "../incidents/incidents.repo.js";
 import {
-  type BatchAlert,
   type DeliveryInput,
+  existingKeys,
   insertAlertsBatch,
   insertDeliveries,
-  linkAlertsBatch,
   setDuplicateCounts,
 } from "./deliveries.repo.js";
 import type { NormalizedAlert } from "./types.js";
@@ -42,11 +42,12 @@ const titleOf = (a: NormalizedAlert) => (a.service ? `${a.name}: ${a.service}` :
 
 /**
  * Stores a batch of deliveries and their alerts in one transaction with a fixed number of
- * set-based statements, whatever the batch size: the deliveries, the alerts (a key already stored,
- * or repeated in the batch, is a duplicate of its first delivery), the incidents they attach to
- * (one upsert; occurrences count new firing alerts only) and the links. The same rules as one
- * delivery at a time; a resolve-only fingerprint looks up its live incident (such deliveries are
- * batched alone, so the order of firing and resolve is kept).
+ * set-based statements, whatever the batch size: the deliveries; which keys are stored already
+ * (repeats, and a key repeated in the batch counts for its first delivery only); the incidents the
+ * new firing alerts attach to (one upsert: occurrences count new firing alerts only); the new alerts,
+ * written once with their incident; the events. The same rules as one delivery at a time; a
+ * resolve-only fingerprint looks up its live incident (such deliveries are batched alone, so the
+ * order of firing and resolve is kept).
  */
 export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promise<Stored[]> {
   return deps.db.transaction().execute(async (trx) => {
@@ -60,35 +61,20 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
         testNotification: false,
       })),
     );
-    const all: BatchAlert[] = items.flatMap((it, i) =>
-      it.alerts.map((alert) => ({ deliveryId: ids[i]!, alert })),
-    );
-    const inserted = new Map((await insertAlertsBatch(trx, all, now)).map((r) => [r.idempotency_key, r.id]));
-
-    // Split each delivery's alerts into new ones (the first claim of a stored key) and duplicates.
+    const stored = await existingKeys(trx, [
+      ...new Set(items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey))),
+    ]);
     const claimed = new Set<string>();
-    const fresh = items.map((it) =>
+    const candidates = items.map((it) =>
       it.alerts.filter((a) => {
-        if (!inserted.has(a.idempotencyKey) || claimed.has(a.idempotencyKey)) return false;
+        if (stored.has(a.idempotencyKey) || claimed.has(a.idempotencyKey)) return false;
         claimed.add(a.idempotencyKey);
         return true;
       }),
     );
-    const dupCounts = items.map((it, i) => ({ id: ids[i]!, n: it.alerts.length - fresh[i]!.length }));
-    await setDuplicateCounts(
-      trx,
-      dupCounts.filter((d) => d.n > 0),
-    );
-    // A repeat keeps a live incident alive (stale rule) without counting as an occurrence.
-    const dupFingerprints = new Set<string>();
-    items.forEach((it, i) => {
-      const f = new Set(fresh[i]!);
-      for (const a of it.alerts) if (!f.has(a)) dupFingerprints.add(a.fingerprint);
-    });
-    await touchLastSeen(trx, [...dupFingerprints].sort(), now);
 
     const firing = new Map<string, { first: NormalizedAlert; count: number; delivery: number }>();
-    fresh.forEach((list, i) => {
+    candidates.forEach((list, i) => {
       for (const a of list) {
         if (a.status !== "firing") continue;
         const f = firing.get(a.fingerprint);
@@ -111,51 +97,137 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
       })),
     );
     const incidentOf = new Map(upserted.map((r) => [r.fingerprint, r]));
+
+    // Each delivery's alerts, grouped by fingerprint: a group with a firing alert attaches to the
+    // upserted incident, a resolve-only group to the live one (if any).
+    const live = new Map<string, number | undefined>();
+    const groups: {
+      delivery: number;
+      fp: string;
+      alerts: NormalizedAlert[];
+      incidentId: number | undefined;
+    }[] = [];
+    for (const [i, list] of candidates.entries()) {
+      const byFp = new Map<string, NormalizedAlert[]>();
+      for (const a of list) byFp.set(a.fingerprint, [...(byFp.get(a.fingerprint) ?? []), a]);
+      for (const fp of [...byFp.keys()].sort()) {
+        const alerts = byFp.get(fp)!;
+        let incidentId: number | undefined;
+        if (alerts.some((a) => a.status === "firing")) incidentId = incidentOf.get(fp)?.id;
+        else {
+          if (!live.has(fp)) live.set(fp, (await findLiveIncident(trx, fp))?.id);
+          incidentId = live.get(fp);
+        }
+        groups.push({ delivery: i, fp, alerts, incidentId });
+      }
+    }
+    const inserted = new Set(
+      (
+        await insertAlertsBatch(
+          trx,
+          groups.flatMap((g) =>
+            g.alerts.map((alert) => ({
+              deliveryId: ids[g.delivery]!,
+              incidentId: g.incidentId ?? null,
+              alert,
+            })),
+          ),
+          now,
+        )
+      ).map((r) => r.idempotency_key),
+    );
+    await fixRaces(trx, groups, inserted, incidentOf);
+
+    const dropped = new Set<number>();
+    for (const r of upserted) {
+      if (
+        r.inserted &&
+        !groups.some((g) => g.incidentId === r.id && g.alerts.some((a) => inserted.has(a.idempotencyKey)))
+      )
+        dropped.add(r.id);
+    }
     await insertEvents(
       trx,
       upserted
-        .filter((r) => r.inserted)
+        .filter((r) => r.inserted && !dropped.has(r.id))
         .map((r) => {
-          const f = firing.get(r.fingerprint)!.first;
+          const f = firing.get(r.fingerprint)!;
           return {
             incident_id: r.id,
             run_id: null,
             at: now,
             kind: "created",
-            message: `new incident from ${f.source}: ${f.name}${f.service ? ` on ${f.service}` : ""}`,
-            data: { fingerprint: r.fingerprint, delivery: firing.get(r.fingerprint)!.delivery },
+            message: `new incident from ${f.first.source}: ${f.first.name}${f.first.service ? ` on ${f.first.service}` : ""}`,
+            data: { fingerprint: r.fingerprint, delivery: f.delivery },
           };
         }),
     );
 
-    const links: { alert: number; incident: number }[] = [];
-    const createdFor = new Set<string>();
-    const stored: Stored[] = [];
-    for (const [i, list] of fresh.entries()) {
-      const byFp = new Map<string, NormalizedAlert[]>();
-      for (const a of list) byFp.set(a.fingerprint, [...(byFp.get(a.fingerprint) ?? []), a]);
-      const touched: Touched[] = [];
-      for (const fp of [...byFp.keys()].sort()) {
-        const group = byFp.get(fp)!;
-        const added = group.filter((a) => a.status === "firing");
-        const row = added.length > 0 ? incidentOf.get(fp) : undefined;
-        const incidentId =
-          row?.id ?? (added.length === 0 ? (await findLiveIncident(trx, fp))?.id : undefined);
-        if (incidentId === undefined) continue; // a resolve for nothing live: stored, attached to nothing
-        for (const a of group) links.push({ alert: inserted.get(a.idempotencyKey)!, incident: incidentId });
-        const created = row?.inserted === true && !createdFor.has(fp);
-        if (created) createdFor.add(fp);
-        touched.push({
-          id: incidentId,
-          added: added.length,
-          created,
-          resolved: added.length === 0,
-          messages: added.flatMap((a) => [a.summary ?? "", ...(a.details.evidence ?? [])]).filter(Boolean),
-        });
-      }
-      stored.push({ deliveryId: ids[i]!, accepted: list.length, duplicates: dupCounts[i]!.n, touched });
+    const fresh = items.map(() => 0);
+    const out: Stored[] = items.map((_, i) => ({
+      deliveryId: ids[i]!,
+      accepted: 0,
+      duplicates: 0,
+      touched: [],
+    }));
+    const createdFor = new Set<number>();
+    for (const g of groups) {
+      const kept = g.alerts.filter((a) => inserted.has(a.idempotencyKey));
+      fresh[g.delivery]! += kept.length;
+      if (g.incidentId === undefined || kept.length === 0) continue; // a resolve for nothing live
+      const added = kept.filter((a) => a.status === "firing");
+      const created =
+        incidentOf.get(g.fp)?.inserted === true && added.length > 0 && !createdFor.has(g.incidentId);
+      if (created) createdFor.add(g.incidentId);
+      out[g.delivery]!.touched.push({
+        id: g.incidentId,
+        added: added.length,
+        created,
+        resolved: added.length === 0,
+        messages: added.flatMap((a) => [a.summary ?? "", ...(a.details.evidence ?? [])]).filter(Boolean),
+      });
     }
-    await linkAlertsBatch(trx, links);
-    return stored;
+    const dupFingerprints = new Set<string>();
+    items.forEach((it, i) => {
+      const own = new Set(candidates[i]);
+      out[i]!.accepted = fresh[i]!;
+      out[i]!.duplicates = it.alerts.length - fresh[i]!;
+      for (const a of it.alerts)
+        if (!inserted.has(a.idempotencyKey) || !own.has(a)) dupFingerprints.add(a.fingerprint);
+    });
+    await setDuplicateCounts(
+      trx,
+      out.filter((o) => o.duplicates > 0).map((o) => ({ id: o.deliveryId, n: o.duplicates })),
+    );
+    // A repeat keeps a live incident alive (stale rule) without counting as an occurrence.
+    await touchLastSeen(trx, [...dupFingerprints].sort(), now);
+    return out;
   });
+}
+
+/**
+ * Another instance may have stored one of our candidate keys between the check and the insert:
+ * its occurrence was counted here too, so take it back (and drop an incident made only for it).
+ */
+async function fixRaces(
+  trx: Parameters<typeof uncountOccurrences>[0],
+  groups: { fp: string; alerts: NormalizedAlert[]; incidentId: number | undefined }[],
+  inserted: Set<string>,
+  incidentOf: Map<string, { id: number; inserted: boolean }>,
+): Promise<void> {
+  const lost = new Map<number, number>();
+  const kept = new Set<number>();
+  for (const g of groups) {
+    if (g.incidentId === undefined) continue;
+    for (const a of g.alerts) {
+      if (inserted.has(a.idempotencyKey)) kept.add(g.incidentId);
+      else if (a.status === "firing") lost.set(g.incidentId, (lost.get(g.incidentId) ?? 0) + 1);
+    }
+  }
+  if (lost.size === 0) return;
+  const createdHere = new Set([...incidentOf.values()].filter((r) => r.inserted).map((r) => r.id));
+  await uncountOccurrences(
+    trx,
+    [...lost.entries()].map(([id, n]) => ({ id, n, drop: createdHere.has(id) && !kept.has(id) })),
+  );
 }
