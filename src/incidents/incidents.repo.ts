@@ -1,6 +1,5 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Database, Incident, IncidentState, IncidentUpdate } from "../db/tables.js";
-import { jsonForPg } from "../ingest/sanitize.js";
 
 type Q = Kysely<Database> | Transaction<Database>;
 
@@ -24,6 +23,8 @@ export interface AttachInput {
   /** Firing alerts of this fingerprint in the delivery (new ones only). */
   count: number;
   now: Date;
+  /** The triage reason a new incident starts with (batch ingest judges "still settling" up front). */
+  triageReason?: string | null;
 }
 
 /**
@@ -248,149 +249,4 @@ export async function countPrsByState(db: Q): Promise<{ state: string; n: number
     .groupBy("pr_state")
     .execute();
   return rows.map((r) => ({ state: r.pr_state ?? "", n: Number(r.n) }));
-}
-
-/**
- * `attachFiring` for many fingerprints in one statement (each fingerprint once), in fingerprint
- * order so that concurrent batches lock incident rows in one order.
- */
-export async function attachFiringBatch(
-  db: Q,
-  inputs: AttachInput[],
-): Promise<{ id: number; fingerprint: string; state: IncidentState; inserted: boolean }[]> {
-  if (inputs.length === 0) return [];
-  const rows = inputs.map((a) => ({
-    fingerprint: a.fingerprint,
-    source: a.source,
-    title: a.title,
-    alert_name: a.alertName,
-    service: a.service,
-    host: a.host,
-    severity: a.severity,
-    occurrences: a.count,
-    now: a.now.toISOString(),
-  }));
-  const r = await sql<{ id: number; fingerprint: string; state: IncidentState; inserted: boolean }>`
-    INSERT INTO incidents AS incidents (fingerprint, state, source, title, alert_name, service, host, severity,
-                           occurrences, first_seen_at, last_seen_at, state_changed_at, previous_incident_id)
-    SELECT x.fingerprint, 'open', x.source, x.title, x.alert_name, x.service, x.host, x.severity,
-           x.occurrences, x.now, x.now, x.now,
-           (SELECT prev.id FROM incidents prev WHERE prev.fingerprint = x.fingerprint
-            ORDER BY prev.id DESC LIMIT 1)
-    FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(fingerprint text,
-      source text, title text, alert_name text, service text, host text, severity text, occurrences int,
-      now timestamptz)
-    ORDER BY x.fingerprint
-    ON CONFLICT (fingerprint) WHERE state NOT IN ('resolved', 'dismissed') DO UPDATE SET
-      occurrences = incidents.occurrences + excluded.occurrences,
-      last_seen_at = greatest(incidents.last_seen_at, excluded.last_seen_at)
-    RETURNING id, fingerprint, state, (xmax = 0) AS inserted`.execute(db);
-  return r.rows;
-}
-
-/** Appends several events in one statement. */
-export async function insertEvents(
-  db: Q,
-  events: {
-    incident_id: number;
-    run_id: number | null;
-    at: Date;
-    kind: string;
-    message: string;
-    data: object;
-  }[],
-): Promise<void> {
-  if (events.length === 0) return;
-  const rows = events.map((e) => ({ ...e, at: e.at.toISOString() }));
-  await sql`
-    INSERT INTO incident_events (incident_id, run_id, at, kind, message, data)
-    SELECT incident_id, run_id, at, kind, message, data
-    FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(incident_id bigint,
-      run_id bigint, at timestamptz, kind text, message text, data jsonb)`.execute(db);
-}
-
-/** Incidents by id (a batch's triage reads them in one query). */
-export async function incidentsByIds(db: Q, ids: number[]): Promise<Incident[]> {
-  if (ids.length === 0) return [];
-  return db.selectFrom("incidents").selectAll().where("id", "in", ids).execute();
-}
-
-/**
- * For each fingerprint, its most recent incident outside `exceptIds` (the batch's own live ones):
- * `previousIncident` for many incidents in one query.
- */
-export async function previousIncidents(
-  db: Q,
-  fingerprints: string[],
-  exceptIds: number[],
-): Promise<Pick<Incident, "id" | "fingerprint" | "state" | "resolved_at">[]> {
-  if (fingerprints.length === 0) return [];
-  return db
-    .selectFrom("incidents")
-    .distinctOn("fingerprint")
-    .select(["id", "fingerprint", "state", "resolved_at"])
-    .where("fingerprint", "in", fingerprints)
-    .where("id", "not in", exceptIds)
-    .orderBy("fingerprint")
-    .orderBy("id", "desc")
-    .execute();
-}
-
-/**
- * Firing alerts attached to each incident since `since`, counted up to `cap` (a storm's incident
- * has many; the verdict only needs to know it reached the minimum).
- */
-export async function countFiringSinceMany(
-  db: Q,
-  incidentIds: number[],
-  since: Date,
-  cap: number,
-): Promise<Map<number, number>> {
-  if (incidentIds.length === 0) return new Map();
-  const r = await sql<{ id: number; n: number }>`
-    SELECT i.id, (SELECT count(*) FROM (
-      SELECT 1 FROM alerts a WHERE a.incident_id = i.id AND a.status = 'firing' AND a.received_at >= ${since}
-      LIMIT ${cap}) s)::int AS n
-    FROM (SELECT value::bigint AS id FROM json_array_elements_text(${JSON.stringify(incidentIds)}::json)) i`.execute(
-    db,
-  );
-  return new Map(r.rows.map((row) => [Number(row.id), Number(row.n)]));
-}
-
-/** Silences in force at `now` for any of `services` (matched per incident by the caller). */
-export async function silencesInForce(db: Q, services: string[], now: Date) {
-  if (services.length === 0) return [];
-  return db
-    .selectFrom("silences")
-    .selectAll()
-    .where("service", "in", services)
-    .where("created_at", "<=", now)
-    .where("expires_at", ">", now)
-    .execute();
-}
-
-/** Sets the triage reason of several incidents still `open`, in one statement. */
-export async function setTriageReasons(db: Q, reasons: { id: number; reason: string }[]): Promise<void> {
-  if (reasons.length === 0) return;
-  await sql`
-    UPDATE incidents i SET triage_reason = x.reason
-    FROM json_to_recordset(${jsonForPg(reasons)}::json) AS x(id bigint, reason text)
-    WHERE i.id = x.id AND i.state = 'open'`.execute(db);
-}
-
-/**
- * Takes back occurrences counted for alerts another instance stored first (a race between
- * instances on one key); an incident this transaction created for nothing but such alerts goes.
- */
-export async function uncountOccurrences(
-  db: Q,
-  fixes: { id: number; n: number; drop: boolean }[],
-): Promise<void> {
-  if (fixes.length === 0) return;
-  await sql`
-    UPDATE incidents i SET occurrences = greatest(i.occurrences - x.n, 0)
-    FROM json_to_recordset(${JSON.stringify(fixes)}::json) AS x(id bigint, n int, drop boolean)
-    WHERE i.id = x.id AND NOT x.drop`.execute(db);
-  const drop = fixes.filter((f) => f.drop).map((f) => f.id);
-  if (drop.length) await db.deleteFrom("incidents").where("id", "in", drop).execute();
 }

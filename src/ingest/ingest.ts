@@ -123,6 +123,7 @@ async function judgeTouched(deps: IncidentDeps, results: Stored[]): Promise<(Err
         m.added += t.added;
         m.created ||= t.created;
         m.resolved ||= t.resolved;
+        m.prejudged ||= t.prejudged;
         if (m.messages.length < 50) m.messages.push(...t.messages);
         m.deliveries.push(i);
       }

@@ -1,11 +1,6 @@
+import { attachFiringBatch, insertEvents, uncountOccurrences } from "../incidents/batch.repo.js";
 import type { IncidentDeps } from "../incidents/deps.js";
-import {
-  attachFiringBatch,
-  findLiveIncident,
-  insertEvents,
-  touchLastSeen,
-  uncountOccurrences,
-} from "../incidents/incidents.repo.js";
+import { findLiveIncident, touchLastSeen } from "../incidents/incidents.repo.js";
 import {
   type DeliveryInput,
   existingKeys,
@@ -13,6 +8,7 @@ import {
   insertDeliveries,
   setDuplicateCounts,
 } from "./deliveries.repo.js";
+import { settlingReasons } from "./triage-batch.js";
 import type { NormalizedAlert } from "./types.js";
 
 /** A parsed delivery waiting to be stored. */
@@ -29,6 +25,8 @@ export interface Touched {
   created: boolean;
   resolved: boolean;
   messages: string[];
+  /** Created here and judged "still settling" in the transaction: no triage after the commit. */
+  prejudged: boolean;
 }
 
 export interface Stored {
@@ -39,6 +37,8 @@ export interface Stored {
 }
 
 const titleOf = (a: NormalizedAlert) => (a.service ? `${a.name}: ${a.service}` : a.name);
+/** The text `triage.ignore[].message` is matched against. */
+const messagesOf = (a: NormalizedAlert) => [a.summary ?? "", ...(a.details.evidence ?? [])].filter(Boolean);
 
 /**
  * Stores a batch of deliveries and their alerts in one transaction with a fixed number of
@@ -73,18 +73,36 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
       }),
     );
 
-    const firing = new Map<string, { first: NormalizedAlert; count: number; delivery: number }>();
+    const firing = new Map<
+      string,
+      { first: NormalizedAlert; count: number; delivery: number; messages: string[] }
+    >();
     candidates.forEach((list, i) => {
       for (const a of list) {
         if (a.status !== "firing") continue;
-        const f = firing.get(a.fingerprint);
-        if (f) f.count++;
-        else firing.set(a.fingerprint, { first: a, count: 1, delivery: ids[i]! });
+        const f = firing.get(a.fingerprint) ?? { first: a, count: 0, delivery: ids[i]!, messages: [] };
+        firing.set(a.fingerprint, f);
+        f.count++;
+        if (f.messages.length < 50) f.messages.push(...messagesOf(a));
       }
     });
+    const settling = await settlingReasons(
+      trx,
+      deps,
+      [...firing.entries()].map(([fp, f]) => ({
+        fingerprint: fp,
+        service: f.first.service,
+        alertName: f.first.name,
+        title: titleOf(f.first),
+        count: f.count,
+        messages: f.messages,
+      })),
+      now,
+    );
     const upserted = await attachFiringBatch(
       trx,
       [...firing.entries()].map(([fp, f]) => ({
+        triageReason: settling.get(fp) ?? null,
         fingerprint: fp,
         source: f.first.source,
         title: titleOf(f.first),
@@ -184,7 +202,8 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
         added: added.length,
         created,
         resolved: added.length === 0,
-        messages: added.flatMap((a) => [a.summary ?? "", ...(a.details.evidence ?? [])]).filter(Boolean),
+        messages: added.flatMap(messagesOf),
+        prejudged: incidentOf.get(g.fp)?.inserted === true && settling.has(g.fp),
       });
     }
     const dupFingerprints = new Set<string>();

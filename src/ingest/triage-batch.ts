@@ -1,12 +1,12 @@
 import type { Incident, Silence } from "../db/tables.js";
-import type { IncidentDeps } from "../incidents/deps.js";
 import {
   countFiringSinceMany,
   incidentsByIds,
   previousIncidents,
   setTriageReasons,
   silencesInForce,
-} from "../incidents/incidents.repo.js";
+} from "../incidents/batch.repo.js";
+import type { IncidentDeps } from "../incidents/deps.js";
 import { sourceResolved, triageIncident } from "../incidents/judge.js";
 import { onRecurrence } from "../incidents/recurrence.js";
 import { judge } from "../incidents/triage.js";
@@ -19,13 +19,18 @@ export interface BatchTouch {
   created: boolean;
   resolved: boolean;
   messages: string[];
+  /** Created in this batch already judged "still settling" (the reason was stored with it). */
+  prejudged: boolean;
 }
 
 // Counting a storm incident's alerts stops here: enough for any minimum and an honest reason.
 const COUNT_CAP = 1000;
 
 /** `activeSilence`'s choice among silences already read: this service, the alert or all, latest expiry. */
-function silenceFor(silences: Silence[], incident: Incident): Silence | undefined {
+function silenceFor(
+  silences: Silence[],
+  incident: Pick<Incident, "service" | "alert_name">,
+): Silence | undefined {
   return silences
     .filter(
       (s) =>
@@ -43,7 +48,7 @@ function silenceFor(silences: Silence[], incident: Incident): Silence | undefine
 export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Promise<void> {
   const { db, config } = deps;
   for (const t of touches) if (t.resolved) await sourceResolved(deps, t.id);
-  const firing = touches.filter((t) => t.added > 0);
+  const firing = touches.filter((t) => t.added > 0 && !t.prejudged);
   if (firing.length === 0) return;
   const now = deps.clock.now();
   const incidents = await incidentsByIds(
@@ -101,4 +106,66 @@ export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Pr
     if (incident.state === "pr_open" || incident.state === "verifying")
       await onRecurrence(deps, incident.id, touchOf.get(incident.id)!.added);
   }
+}
+
+/** A problem about to get its first incident: what `judge` needs to know of it. */
+export interface NewProblem {
+  fingerprint: string;
+  service: string | null;
+  alertName: string;
+  title: string;
+  count: number;
+  messages: string[];
+}
+
+/**
+ * The "still settling" verdict for incidents a batch is about to create, judged before they exist
+ * (inside the batch's transaction): their reason is stored with them and they need no triage after
+ * the commit. Every other verdict is left to the triage after the commit. Problems whose incident
+ * is live already are skipped (the upsert attaches to it).
+ */
+export async function settlingReasons(
+  db: Parameters<typeof previousIncidents>[0],
+  deps: Pick<IncidentDeps, "config">,
+  problems: NewProblem[],
+  now: Date,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (problems.length === 0 || deps.config.triage.settleSeconds === 0) return out;
+  const prev = new Map(
+    (
+      await previousIncidents(
+        db,
+        problems.map((p) => p.fingerprint),
+        [],
+      )
+    ).map((p) => [p.fingerprint, p]),
+  );
+  const services = [...new Set(problems.flatMap((p) => (p.service === null ? [] : [p.service])))];
+  const silences = await silencesInForce(db, services, now);
+  for (const p of problems) {
+    const before = prev.get(p.fingerprint);
+    if (before && before.state !== "resolved" && before.state !== "dismissed") continue;
+    const incident = {
+      service: p.service,
+      alert_name: p.alertName,
+      title: p.title,
+      first_seen_at: now,
+      previous_incident_id: before?.id ?? null,
+    };
+    const verdict = judge(deps.config, {
+      incident,
+      messages: p.messages,
+      silence: silenceFor(silences, incident),
+      dismissedBefore:
+        before?.state === "dismissed" && before.resolved_at
+          ? { id: before.id, dismissedAt: before.resolved_at }
+          : undefined,
+      firingInWindow: p.count,
+      runsLast24h: 0,
+      now,
+    });
+    if (verdict.action === "wait") out.set(p.fingerprint, verdict.reason);
+  }
+  return out;
 }

@@ -1,0 +1,67 @@
+import { afterEach, expect, it } from "vitest";
+import { createTestApp, type TestApp } from "../support/app.js";
+
+/* Bursts through the group commit: batches keep the one-delivery-at-a-time rules. */
+
+let h: TestApp | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const alert = (service: string, key: string, summary = "down") => ({
+  alerts: [{ name: "unit-failed", service, host: "nas", summary, idempotencyKey: key }],
+});
+
+it("a burst of new, repeated and retried deliveries counts each occurrence once, one incident a problem", async () => {
+  h = await createTestApp({ triage: { settleSeconds: 3600 } });
+  const bodies = Array.from({ length: 200 }, (_, i) => alert(`svc${i % 10}.service`, `k${i % 120}`));
+  const answers = await Promise.all(bodies.map((b) => h!.post("generic", b)));
+  expect(answers.map((r) => r.status)).toEqual(Array(200).fill(202));
+  const accepted = await Promise.all(
+    answers.map(async (r) => ((await r.json()) as { accepted: number }).accepted),
+  );
+  expect(accepted.reduce((a, b) => a + b, 0)).toBe(120);
+  const incidents = await h.t.db.selectFrom("incidents").selectAll().orderBy("service").execute();
+  expect(incidents).toHaveLength(10);
+  expect(incidents.reduce((n, i) => n + i.occurrences, 0)).toBe(120);
+  for (const i of incidents) {
+    expect(i.state).toBe("open");
+    expect(i.triage_reason).toMatch(/^settling until .* \(triage\.settleSeconds\)$/);
+  }
+  const created = await h.t.db
+    .selectFrom("incident_events")
+    .select("kind")
+    .where("kind", "=", "created")
+    .execute();
+  expect(created).toHaveLength(10);
+  const alerts = await h.t.db.selectFrom("alerts").select(["incident_id"]).execute();
+  expect(alerts).toHaveLength(120);
+  expect(alerts.every((a) => a.incident_id !== null)).toBe(true);
+});
+
+it("an ignore rule and a silence still suppress incidents made in a burst", async () => {
+  h = await createTestApp({ triage: { settleSeconds: 3600, ignore: [{ message: "harmless" }] } });
+  const silence = await h.app.request("/api/silences", {
+    method: "POST",
+    headers: { authorization: "Bearer test-token-0123456789", "content-type": "application/json" },
+    body: JSON.stringify({ service: "quiet.service", for: "2h", reason: "maintenance" }),
+  });
+  expect(silence.status).toBeLessThan(300);
+  const answers = await Promise.all([
+    h.post("generic", alert("noisy.service", "n1", "harmless blip")),
+    h.post("generic", alert("quiet.service", "q1")),
+    h.post("generic", alert("real.service", "r1")),
+  ]);
+  expect(answers.map((r) => r.status)).toEqual([202, 202, 202]);
+  const byService = Object.fromEntries(
+    (await h.t.db.selectFrom("incidents").select(["service", "state", "triage_reason"]).execute()).map(
+      (i) => [i.service, i],
+    ),
+  );
+  expect(byService["noisy.service"]).toMatchObject({ state: "suppressed" });
+  expect(byService["noisy.service"]!.triage_reason).toMatch(/triage\.ignore\[0\]/);
+  expect(byService["quiet.service"]).toMatchObject({ state: "suppressed" });
+  expect(byService["quiet.service"]!.triage_reason).toMatch(/^silenced/);
+  expect(byService["real.service"]).toMatchObject({ state: "open" });
+});
