@@ -15,6 +15,8 @@ export interface DeliveryInput {
   alertCount: number;
   parseError: string | null;
   testNotification: boolean;
+  /** Alerts already stored (batch ingest knows before it writes the delivery). */
+  duplicates?: number;
 }
 
 /** Stores the raw request; its id ties the alerts to it. */
@@ -131,16 +133,18 @@ export async function insertDeliveries(db: Q, ds: DeliveryInput[]): Promise<numb
     body: d.body,
     body_bytes: d.bodyBytes,
     alert_count: d.alertCount,
+    duplicate_alerts: d.duplicates ?? 0,
     parse_error: d.parseError,
     test_notification: d.testNotification,
   }));
   const r = await sql<{ id: number }>`
     INSERT INTO deliveries (source, received_at, content_type, remote_addr, body, body_bytes, alert_count,
-                            parse_error, test_notification)
-    SELECT source, received_at, content_type, remote_addr, body, body_bytes, alert_count, parse_error,
-           test_notification
+                            duplicate_alerts, parse_error, test_notification)
+    SELECT source, received_at, content_type, remote_addr, body, body_bytes, alert_count, duplicate_alerts,
+           parse_error, test_notification
     FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(i int, source text, received_at timestamptz,
-      content_type text, remote_addr text, body text, body_bytes int, alert_count int, parse_error text,
+      content_type text, remote_addr text, body text, body_bytes int, alert_count int, duplicate_alerts int,
+      parse_error text,
       test_notification boolean)
     ORDER BY i
     RETURNING id`.execute(db);

@@ -42,25 +42,16 @@ const messagesOf = (a: NormalizedAlert) => [a.summary ?? "", ...(a.details.evide
 
 /**
  * Stores a batch of deliveries and their alerts in one transaction with a fixed number of
- * set-based statements, whatever the batch size: the deliveries; which keys are stored already
- * (repeats, and a key repeated in the batch counts for its first delivery only); the incidents the
- * new firing alerts attach to (one upsert: occurrences count new firing alerts only); the new alerts,
- * written once with their incident; the events. The same rules as one delivery at a time; a
- * resolve-only fingerprint looks up its live incident (such deliveries are batched alone, so the
- * order of firing and resolve is kept).
+ * set-based statements, whatever the batch size: which keys are stored already (repeats, and a key
+ * repeated in the batch counts for its first delivery only); the deliveries with their duplicate
+ * counts; the incidents the new firing alerts attach to (one upsert: occurrences count new firing
+ * alerts only); the new alerts, written once with their incident; the events. The same rules as
+ * one delivery at a time; a resolve-only fingerprint looks up its live incident (such deliveries
+ * are batched alone, so the order of firing and resolve is kept).
  */
 export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promise<Stored[]> {
   return deps.db.transaction().execute(async (trx) => {
     const now = items[0]!.base.receivedAt;
-    const ids = await insertDeliveries(
-      trx,
-      items.map((it) => ({
-        ...it.base,
-        alertCount: it.alerts.length,
-        parseError: null,
-        testNotification: false,
-      })),
-    );
     const stored = await existingKeys(trx, [
       ...new Set(items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey))),
     ]);
@@ -73,6 +64,17 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
       }),
     );
 
+    const ids = await insertDeliveries(
+      trx,
+      items.map((it, i) => ({
+        ...it.base,
+        alertCount: it.alerts.length,
+        parseError: null,
+        testNotification: false,
+        // Known now; only a race with another instance changes it (fixed below).
+        duplicates: it.alerts.length - candidates[i]!.length,
+      })),
+    );
     const firing = new Map<
       string,
       { first: NormalizedAlert; count: number; delivery: number; messages: string[] }
@@ -216,7 +218,9 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
     });
     await setDuplicateCounts(
       trx,
-      out.filter((o) => o.duplicates > 0).map((o) => ({ id: o.deliveryId, n: o.duplicates })),
+      out
+        .filter((o, i) => o.duplicates !== items[i]!.alerts.length - candidates[i]!.length)
+        .map((o) => ({ id: o.deliveryId, n: o.duplicates })),
     );
     // A repeat keeps a live incident alive (stale rule) without counting as an occurrence.
     await touchLastSeen(trx, [...dupFingerprints].sort(), now);
