@@ -73,22 +73,6 @@ export async function attachFiring(
   return row;
 }
 
-/**
- * A repeat of an alert already stored (retry, repeat_interval): the incident is still alive, no count.
- * Only when the stored time is a second old or more: a flood of repeats then leaves the row (and
- * its lock) alone, and the stale rule works in minutes anyway.
- */
-export async function touchLastSeen(db: Q, fingerprints: string[], now: Date): Promise<void> {
-  if (fingerprints.length === 0) return;
-  await db
-    .updateTable("incidents")
-    .set({ last_seen_at: sql<Date>`greatest(last_seen_at, ${now})` })
-    .where("fingerprint", "in", fingerprints)
-    .where("state", "in", LIVE_STATES)
-    .where("last_seen_at", "<=", new Date(now.getTime() - 1000))
-    .execute();
-}
-
 export async function findLiveIncident(db: Q, fingerprint: string): Promise<Incident | undefined> {
   return db
     .selectFrom("incidents")

@@ -121,9 +121,16 @@ export async function countDeliveriesBySource(db: Q) {
 
 /**
  * Stores the raw requests of a batch in one statement. Ids come back in the order given: one
- * statement draws them from the sequence in insertion order, which follows `i`.
+ * statement draws them from the sequence in insertion order, which follows `i`. `touch` moves the
+ * last-seen time of the live incidents of these fingerprints (repeats: alive, not counted) in the
+ * same statement, when it is a second old or more: a flood of repeats leaves the row (and its lock)
+ * alone, and the stale rule works in minutes anyway.
  */
-export async function insertDeliveries(db: Q, ds: DeliveryInput[]): Promise<number[]> {
+export async function insertDeliveries(
+  db: Q,
+  ds: DeliveryInput[],
+  touch: { fingerprints: string[]; now: Date } = { fingerprints: [], now: new Date(0) },
+): Promise<number[]> {
   const rows = ds.map((d, i) => ({
     i,
     source: d.source,
@@ -138,14 +145,19 @@ export async function insertDeliveries(db: Q, ds: DeliveryInput[]): Promise<numb
     test_notification: d.testNotification,
   }));
   const r = await sql<{ id: number }>`
+    WITH touched AS (
+      UPDATE incidents SET last_seen_at = greatest(last_seen_at, ${touch.now})
+      WHERE fingerprint IN (SELECT value FROM json_array_elements_text(${jsonForPg(touch.fingerprints)}::json))
+        AND state NOT IN ('resolved', 'dismissed')
+        AND last_seen_at <= ${new Date(touch.now.getTime() - 1000)}
+      RETURNING 1)
     INSERT INTO deliveries (source, received_at, content_type, remote_addr, body, body_bytes, alert_count,
                             duplicate_alerts, parse_error, test_notification)
     SELECT source, received_at, content_type, remote_addr, body, body_bytes, alert_count, duplicate_alerts,
            parse_error, test_notification
     FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(i int, source text, received_at timestamptz,
       content_type text, remote_addr text, body text, body_bytes int, alert_count int, duplicate_alerts int,
-      parse_error text,
-      test_notification boolean)
+      parse_error text, test_notification boolean)
     ORDER BY i
     RETURNING id`.execute(db);
   return r.rows.map((row) => row.id).sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 import { attachFiringBatch, insertEvents, uncountOccurrences } from "../incidents/batch.repo.js";
 import type { IncidentDeps } from "../incidents/deps.js";
-import { findLiveIncident, touchLastSeen } from "../incidents/incidents.repo.js";
+import { findLiveIncident } from "../incidents/incidents.repo.js";
 import {
   type DeliveryInput,
   existingKeys,
@@ -50,31 +50,46 @@ const messagesOf = (a: NormalizedAlert) => [a.summary ?? "", ...(a.details.evide
  * are batched alone, so the order of firing and resolve is kept).
  */
 export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promise<Stored[]> {
+  const now = items[0]!.base.receivedAt;
+  // Stored keys stay stored: reading them before the transaction is as good as inside it.
+  const stored = await existingKeys(deps.db, [
+    ...new Set(items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey))),
+  ]);
+  const claimed = new Set<string>();
+  const candidates = items.map((it) =>
+    it.alerts.filter((a) => {
+      if (stored.has(a.idempotencyKey) || claimed.has(a.idempotencyKey)) return false;
+      claimed.add(a.idempotencyKey);
+      return true;
+    }),
+  );
+  const deliveries = items.map((it, i) => ({
+    ...it.base,
+    alertCount: it.alerts.length,
+    parseError: null,
+    testNotification: false,
+    // Known now; only a race with another instance changes it (fixed below).
+    duplicates: it.alerts.length - candidates[i]!.length,
+  }));
+  // A repeat keeps a live incident alive (stale rule) without counting as an occurrence.
+  const repeats = new Set<string>();
+  items.forEach((it, i) => {
+    const own = new Set(candidates[i]);
+    for (const a of it.alerts) if (!own.has(a)) repeats.add(a.fingerprint);
+  });
+  const touch = { fingerprints: [...repeats].sort(), now };
+  if (candidates.every((c) => c.length === 0)) {
+    // Only repeats: one statement stores the deliveries (and touches), no transaction needed.
+    const ids = await insertDeliveries(deps.db, deliveries, touch);
+    return items.map((it, i) => ({
+      deliveryId: ids[i]!,
+      accepted: 0,
+      duplicates: it.alerts.length,
+      touched: [],
+    }));
+  }
   return deps.db.transaction().execute(async (trx) => {
-    const now = items[0]!.base.receivedAt;
-    const stored = await existingKeys(trx, [
-      ...new Set(items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey))),
-    ]);
-    const claimed = new Set<string>();
-    const candidates = items.map((it) =>
-      it.alerts.filter((a) => {
-        if (stored.has(a.idempotencyKey) || claimed.has(a.idempotencyKey)) return false;
-        claimed.add(a.idempotencyKey);
-        return true;
-      }),
-    );
-
-    const ids = await insertDeliveries(
-      trx,
-      items.map((it, i) => ({
-        ...it.base,
-        alertCount: it.alerts.length,
-        parseError: null,
-        testNotification: false,
-        // Known now; only a race with another instance changes it (fixed below).
-        duplicates: it.alerts.length - candidates[i]!.length,
-      })),
-    );
+    const ids = await insertDeliveries(trx, deliveries, touch);
     const firing = new Map<
       string,
       { first: NormalizedAlert; count: number; delivery: number; messages: string[] }
@@ -208,13 +223,9 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
         prejudged: incidentOf.get(g.fp)?.inserted === true && settling.has(g.fp),
       });
     }
-    const dupFingerprints = new Set<string>();
     items.forEach((it, i) => {
-      const own = new Set(candidates[i]);
       out[i]!.accepted = fresh[i]!;
       out[i]!.duplicates = it.alerts.length - fresh[i]!;
-      for (const a of it.alerts)
-        if (!inserted.has(a.idempotencyKey) || !own.has(a)) dupFingerprints.add(a.fingerprint);
     });
     await setDuplicateCounts(
       trx,
@@ -222,8 +233,6 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
         .filter((o, i) => o.duplicates !== items[i]!.alerts.length - candidates[i]!.length)
         .map((o) => ({ id: o.deliveryId, n: o.duplicates })),
     );
-    // A repeat keeps a live incident alive (stale rule) without counting as an occurrence.
-    await touchLastSeen(trx, [...dupFingerprints].sort(), now);
     return out;
   });
 }

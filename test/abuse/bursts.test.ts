@@ -65,3 +65,24 @@ it("an ignore rule and a silence still suppress incidents made in a burst", asyn
   expect(byService["quiet.service"]!.triage_reason).toMatch(/^silenced/);
   expect(byService["real.service"]).toMatchObject({ state: "open" });
 });
+
+it("a repeat moves last_seen_at without counting, and a repeat within a second leaves the row alone", async () => {
+  h = await createTestApp({ triage: { settleSeconds: 3600 } });
+  expect((await h.post("generic", alert("disk.service", "d1"))).status).toBe(202);
+  const first = await h.t.db.selectFrom("incidents").selectAll().executeTakeFirstOrThrow();
+  h.clock.advance(0.5);
+  expect(await (await h.post("generic", alert("disk.service", "d1"))).json()).toMatchObject({
+    duplicates: 1,
+  });
+  const soon = await h.t.db.selectFrom("incidents").selectAll().executeTakeFirstOrThrow();
+  expect(soon.last_seen_at).toEqual(first.last_seen_at);
+  h.clock.advance(60);
+  expect(await (await h.post("generic", alert("disk.service", "d1"))).json()).toMatchObject({
+    duplicates: 1,
+  });
+  const later = await h.t.db.selectFrom("incidents").selectAll().executeTakeFirstOrThrow();
+  expect(later.last_seen_at.getTime()).toBe(first.last_seen_at.getTime() + 60_500);
+  expect(later.occurrences).toBe(1);
+  const deliveries = await h.t.db.selectFrom("deliveries").select("duplicate_alerts").orderBy("id").execute();
+  expect(deliveries.map((d) => d.duplicate_alerts)).toEqual([0, 1, 1]);
+});
