@@ -8,7 +8,7 @@ import {
   insertDeliveries,
   setDuplicateCounts,
 } from "./deliveries.repo.js";
-import { settlingReasons } from "./triage-batch.js";
+import { type NewProblem, settlingReasons } from "./triage-batch.js";
 import type { NormalizedAlert } from "./types.js";
 
 /** A parsed delivery waiting to be stored. */
@@ -51,9 +51,28 @@ const messagesOf = (a: NormalizedAlert) => [a.summary ?? "", ...(a.details.evide
  */
 export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promise<Stored[]> {
   const now = items[0]!.base.receivedAt;
-  // Stored keys stay stored: reading them before the transaction is as good as inside it.
-  const stored = await existingKeys(deps.db, [
-    ...new Set(items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey))),
+  // Stored keys stay stored, and the facts of a new incident's first verdict are read as they
+  // would be at its insert: reading both before the transaction, at once, saves round trips.
+  const problems = new Map<string, NewProblem>();
+  for (const it of items) {
+    for (const a of it.alerts) {
+      if (a.status !== "firing") continue;
+      const p = problems.get(a.fingerprint) ?? {
+        fingerprint: a.fingerprint,
+        service: a.service,
+        alertName: a.name,
+        title: titleOf(a),
+        count: 0,
+        messages: [],
+      };
+      problems.set(a.fingerprint, p);
+      p.count++;
+      if (p.messages.length < 50) p.messages.push(...messagesOf(a));
+    }
+  }
+  const [stored, settling] = await Promise.all([
+    existingKeys(deps.db, [...new Set(items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey)))]),
+    settlingReasons(deps.db, deps, [...problems.values()], now),
   ]);
   const claimed = new Set<string>();
   const candidates = items.map((it) =>
@@ -90,32 +109,15 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
   }
   return deps.db.transaction().execute(async (trx) => {
     const ids = await insertDeliveries(trx, deliveries, touch);
-    const firing = new Map<
-      string,
-      { first: NormalizedAlert; count: number; delivery: number; messages: string[] }
-    >();
+    const firing = new Map<string, { first: NormalizedAlert; count: number; delivery: number }>();
     candidates.forEach((list, i) => {
       for (const a of list) {
         if (a.status !== "firing") continue;
-        const f = firing.get(a.fingerprint) ?? { first: a, count: 0, delivery: ids[i]!, messages: [] };
+        const f = firing.get(a.fingerprint) ?? { first: a, count: 0, delivery: ids[i]! };
         firing.set(a.fingerprint, f);
         f.count++;
-        if (f.messages.length < 50) f.messages.push(...messagesOf(a));
       }
     });
-    const settling = await settlingReasons(
-      trx,
-      deps,
-      [...firing.entries()].map(([fp, f]) => ({
-        fingerprint: fp,
-        service: f.first.service,
-        alertName: f.first.name,
-        title: titleOf(f.first),
-        count: f.count,
-        messages: f.messages,
-      })),
-      now,
-    );
     const upserted = await attachFiringBatch(
       trx,
       [...firing.entries()].map(([fp, f]) => ({

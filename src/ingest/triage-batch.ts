@@ -120,8 +120,8 @@ export interface NewProblem {
 
 /**
  * The "still settling" verdict for incidents a batch is about to create, judged before they exist
- * (inside the batch's transaction): their reason is stored with them and they need no triage after
- * the commit. Every other verdict is left to the triage after the commit. Problems whose incident
+ * (the facts are read just before the batch's transaction): their reason is stored with them and
+ * they need no triage after the commit. Every other verdict is left to the triage after the commit. Problems whose incident
  * is live already are skipped (the upsert attaches to it).
  */
 export async function settlingReasons(
@@ -132,17 +132,16 @@ export async function settlingReasons(
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (problems.length === 0 || deps.config.triage.settleSeconds === 0) return out;
-  const prev = new Map(
-    (
-      await previousIncidents(
-        db,
-        problems.map((p) => p.fingerprint),
-        [],
-      )
-    ).map((p) => [p.fingerprint, p]),
-  );
   const services = [...new Set(problems.flatMap((p) => (p.service === null ? [] : [p.service])))];
-  const silences = await silencesInForce(db, services, now);
+  const [previous, silences] = await Promise.all([
+    previousIncidents(
+      db,
+      problems.map((p) => p.fingerprint),
+      [],
+    ),
+    silencesInForce(db, services, now),
+  ]);
+  const prev = new Map(previous.map((p) => [p.fingerprint, p]));
   for (const p of problems) {
     const before = prev.get(p.fingerprint);
     if (before && before.state !== "resolved" && before.state !== "dismissed") continue;
