@@ -183,6 +183,7 @@ async function main(): Promise<number> {
       "alerts/s counts only alerts answered 2xx; ours: POST /hooks/alertmanager (webhook body), Alertmanager: POST /api/v2/alerts (in memory, null receiver).",
       "CPU µs/alert: the target process, every PostgreSQL process on the (shared) server, and this load generator.",
       "A run whose requests all outlast it shows 0 alerts/s: autocannon counts only answered requests.",
+      "Our service: built with tsc, `node main.js serve`, no V8 flags; PostgreSQL, Alertmanager, the load generator and other users of this machine share its cores.",
     ],
   };
   const stop = () => {
