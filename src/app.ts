@@ -9,6 +9,7 @@ import type { Source } from "./config/schema.js";
 import { isReachable } from "./db/database.js";
 import { ActionError } from "./incidents/actions.js";
 import type { IncidentDeps } from "./incidents/deps.js";
+import type { Inflight } from "./inflight.js";
 
 export interface AppDeps extends IncidentDeps {
   secrets: Secrets;
@@ -16,6 +17,8 @@ export interface AppDeps extends IncidentDeps {
   /** Extra routers mounted by later parts (GitHub webhook), and the cleanup pass for `POST /api/cleanup`. */
   githubHook?: Hono;
   cleanup?: () => Promise<unknown>;
+  /** Ingests in flight: shutdown waits for them before closing the database. */
+  inflight?: Inflight;
 }
 
 /** The HTTP app: hooks, API, health and metrics. No socket: tests call `app.request()`. */
@@ -38,7 +41,7 @@ export function createApp(deps: AppDeps): Hono {
   );
   if (deps.githubHook) app.route("/hooks/github", deps.githubHook);
   app.use("/hooks/*", bearerAuth(tokenFor));
-  app.route("/hooks", hooksRouter(deps, deps.metrics));
+  app.route("/hooks", hooksRouter(deps, deps.metrics, deps.inflight));
   app.use(
     "/api/*",
     bearerAuth(() => secrets.token),

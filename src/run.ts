@@ -10,6 +10,7 @@ import { openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import { incidentTick } from "./incidents/maintenance.js";
+import { Inflight } from "./inflight.js";
 import { createLifecycle } from "./lifecycle/lifecycle.js";
 import { startLoop } from "./maintenance.js";
 import { createRunWakeup, notifyRunQueued } from "./runs/wakeup.js";
@@ -79,7 +80,9 @@ export async function run(opts: RunOptions): Promise<void> {
     await lifecycle.tick();
   });
 
+  const inflight = new Inflight();
   const app = createApp({
+    inflight,
     ...deps,
     secrets,
     metrics: new Metrics(),
@@ -109,7 +112,14 @@ export async function run(opts: RunOptions): Promise<void> {
   log.info("shutting down: no new requests");
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   if ("closeIdleConnections" in server) server.closeIdleConnections();
+  // A client that keeps its connection open must not hold the shutdown: cut it after a grace.
+  const cut = setTimeout(() => {
+    if ("closeAllConnections" in server) server.closeAllConnections();
+  }, 10_000);
+  cut.unref();
   await closed;
+  clearTimeout(cut);
+  await inflight.idle();
   await loop.stop();
   await lifecycle.idle();
   await worker.stop();

@@ -1,6 +1,7 @@
 import { Hono, type HonoRequest } from "hono";
 import { SOURCES, type Source } from "../config/schema.js";
 import type { IncidentDeps } from "../incidents/deps.js";
+import { Inflight } from "../inflight.js";
 import { createIngester } from "../ingest/ingest.js";
 import { ApiError, isDbUnavailable } from "./errors.js";
 import type { Metrics } from "./metrics.js";
@@ -14,7 +15,7 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
  * Auth runs before this router (401 first); then 415 (not JSON), 413 (over 1 MiB), then the body:
  * 400 malformed, 422 wrong shape — both still stored raw for inspection.
  */
-export function hooksRouter(deps: IncidentDeps, metrics: Metrics): Hono {
+export function hooksRouter(deps: IncidentDeps, metrics: Metrics, inflight: Inflight = new Inflight()): Hono {
   const app = new Hono();
   const ingest = createIngester(deps, { unavailable: isDbUnavailable });
   app.post(
@@ -39,13 +40,16 @@ export function hooksRouter(deps: IncidentDeps, metrics: Metrics): Hono {
         metrics.delivery(source, "too_large");
         return new ApiError("too_large", `body over ${MAX_BODY_BYTES} bytes`);
       });
-      const outcome = await ingest({
-        source,
-        body: decoder.decode(bytes),
-        bodyBytes: bytes.byteLength,
-        contentType: c.req.header("content-type") ?? null,
-        remoteAddr: remoteAddr(c.env),
-      });
+      // Tracked: a delivery whose client hung up is still stored before shutdown closes the database.
+      const outcome = await inflight.track(
+        ingest({
+          source,
+          body: decoder.decode(bytes),
+          bodyBytes: bytes.byteLength,
+          contentType: c.req.header("content-type") ?? null,
+          remoteAddr: remoteAddr(c.env),
+        }),
+      );
       if (outcome.kind !== "accepted") {
         metrics.delivery(source, outcome.kind);
         throw new ApiError(outcome.kind, outcome.error);
