@@ -66,6 +66,11 @@ export function sandboxArgv(opts: SandboxOptions): string[] {
   const stateDir = abs(opts.stateDir);
   const argv = ["--unshare-pid", "--die-with-parent", "--new-session"];
   argv.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
+  // The private /tmp would also hide a program the command line names there (a checkout under
+  // /tmp): its folder stays visible, read-only. Bound before the state dir is hidden, so a state
+  // dir inside it stays hidden.
+  for (const dir of programDirsUnderTmp([opts.command, ...opts.args], stateDir))
+    argv.push("--ro-bind", dir, dir);
   // Hide the whole state dir (mirror, other runs' worktrees and logs, a generated token, PGlite).
   argv.push("--tmpfs", stateDir);
   if (opts.mirrorDir !== undefined) argv.push("--ro-bind", abs(opts.mirrorDir), abs(opts.mirrorDir));
@@ -95,6 +100,19 @@ export function sandboxArgv(opts: SandboxOptions): string[] {
   for (const dir of emptyDirs) argv.push("--remount-ro", dir);
   argv.push("--chdir", worktree, "--", opts.command, ...opts.args);
   return argv;
+}
+
+/**
+ * Folders of the absolute paths on a command line that exist under /tmp (outside the state dir):
+ * the agent program and its scripts, which the sandbox's private /tmp would otherwise hide.
+ */
+export function programDirsUnderTmp(argv: string[], stateDir: string): string[] {
+  const dirs = new Set<string>();
+  for (const a of argv) {
+    if (!isAbsolute(a) || !inside(a, "/tmp") || inside(a, stateDir) || kind(a) === "missing") continue;
+    dirs.add(kind(a) === "dir" ? a : dirname(a));
+  }
+  return [...dirs].filter((d) => d !== "/tmp");
 }
 
 /** Errors the sandbox setup can raise. */
