@@ -8,8 +8,10 @@ import type { AttachInput } from "./incidents.repo.js";
 type Q = Kysely<Database> | Transaction<Database>;
 
 /**
- * `attachFiring` for many fingerprints in one statement (each fingerprint once), in fingerprint
- * order so that concurrent batches lock incident rows in one order.
+ * Attaches firing alerts to the live incidents of their fingerprints, creating those that have none,
+ * in one statement (each fingerprint once). The partial unique index decides between insert and
+ * update, so concurrent deliveries of one problem (and several instances) always end on one
+ * incident whose occurrences add up; fingerprint order makes concurrent batches lock rows in one order.
  */
 export async function attachFiringBatch(
   db: Q,

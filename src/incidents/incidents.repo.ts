@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database, Incident, IncidentState, IncidentUpdate } from "../db/tables.js";
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -25,52 +25,6 @@ export interface AttachInput {
   now: Date;
   /** The triage reason a new incident starts with (batch ingest judges "still settling" up front). */
   triageReason?: string | null;
-}
-
-/**
- * Attaches firing alerts to the live incident of their fingerprint, creating it when there is none.
- * One statement: the partial unique index decides between insert and update, so concurrent deliveries
- * of one problem (and several instances) always end on one incident whose occurrences add up.
- */
-export async function attachFiring(
-  db: Q,
-  a: AttachInput,
-): Promise<{ id: number; state: IncidentState; occurrences: number; inserted: boolean }> {
-  const row = await db
-    .insertInto("incidents")
-    .values({
-      fingerprint: a.fingerprint,
-      state: "open",
-      source: a.source,
-      title: a.title,
-      alert_name: a.alertName,
-      service: a.service,
-      host: a.host,
-      severity: a.severity,
-      occurrences: a.count,
-      first_seen_at: a.now,
-      last_seen_at: a.now,
-      state_changed_at: a.now,
-      previous_incident_id: (eb) =>
-        eb
-          .selectFrom("incidents as prev")
-          .select("prev.id")
-          .where("prev.fingerprint", "=", a.fingerprint)
-          .orderBy("prev.id", "desc")
-          .limit(1),
-    })
-    .onConflict((oc) =>
-      oc
-        .column("fingerprint")
-        .where("state", "not in", ["resolved", "dismissed"])
-        .doUpdateSet((eb) => ({
-          occurrences: eb("incidents.occurrences", "+", eb.ref("excluded.occurrences")),
-          last_seen_at: sql<Date>`greatest(incidents.last_seen_at, excluded.last_seen_at)`,
-        })),
-    )
-    .returning(["id", "state", "occurrences", sql<boolean>`(xmax = 0)`.as("inserted")])
-    .executeTakeFirstOrThrow();
-  return row;
 }
 
 export async function findLiveIncident(db: Q, fingerprint: string): Promise<Incident | undefined> {

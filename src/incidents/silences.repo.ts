@@ -49,7 +49,3 @@ export async function silencesExpiredBetween(db: Q, after: Date, upTo: Date): Pr
     .where("expires_at", "<=", upTo)
     .execute();
 }
-
-export async function listSilences(db: Q, now: Date): Promise<Silence[]> {
-  return db.selectFrom("silences").selectAll().where("expires_at", ">", now).orderBy("expires_at").execute();
-}
