@@ -1,13 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentConfig, AgentSpec } from "../../src/agent/spawn.js";
@@ -108,23 +100,9 @@ export function scriptSpec(
   };
 }
 
-/** Pids of live processes whose command line contains `needle`. */
-export function pidsWith(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
-      const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1];
-      if (cmdline.includes(needle) && state !== "Z") pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
 /** A marker no other process has: `sleep <marker>` is findable in /proc. */
 export function uniqueMarker(prefix: number): string {
   return `${prefix}.${process.pid}${Math.floor(Math.random() * 1e6)}`;
 }
+
+export { pidsWith } from "../support/processes.js";

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
 import { createHomelabRemote, type HomelabRemote } from "../support/git-remote.js";
+import { pidsWith } from "../support/processes.js";
 import { SCRIPT_AGENT } from "../support/serve.js";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -26,14 +27,6 @@ async function serve(config: string): Promise<{ child: ChildProcess; port: numbe
   });
   return { child, port };
 }
-
-const agentProcesses = (marker: string) => {
-  try {
-    return execFileSync("pgrep", ["-f", marker], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
-};
 
 describe("crash recovery", () => {
   let dir: string;
@@ -87,12 +80,12 @@ describe("crash recovery", () => {
     const run = await until(async () =>
       t.db.selectFrom("runs").selectAll().where("state", "=", "running").executeTakeFirst(),
     );
-    await until(async () => agentProcesses(SCRIPT_AGENT).length > 0);
+    await until(async () => pidsWith(SCRIPT_AGENT).length > 0);
 
     first.kill("SIGKILL");
     await new Promise((r) => first.once("exit", r));
     // The agent died with it: bubblewrap's PID namespace goes with its parent.
-    await until(async () => agentProcesses(SCRIPT_AGENT).length === 0);
+    await until(async () => pidsWith(SCRIPT_AGENT).length === 0);
     const stuck = await t.db
       .selectFrom("runs")
       .selectAll()

@@ -2,8 +2,9 @@ import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { pidsWith } from "../support/processes.js";
 import { type Healer, SCRIPT_AGENT, startHealer } from "../support/serve.js";
-import { finishedRun, PROBLEM, processesWith } from "./support.js";
+import { finishedRun, PROBLEM } from "./support.js";
 
 /* An agent that goes silent is killed at agent.idleTimeoutSeconds, with everything it started. */
 
@@ -28,7 +29,7 @@ it("kills a hung agent and its detached child at the idle timeout", async () => 
     }),
   });
   expect((await h.post("generic", PROBLEM)).status).toBe(202);
-  await h.waitFor("the detached child", async () => processesWith(`sleep ${marker}`).length > 0);
+  await h.waitFor("the detached child", async () => pidsWith(`sleep ${marker}`).length > 0);
 
   const run = await finishedRun(h);
   expect(run.outcome).toBe("timed_out");
@@ -38,7 +39,7 @@ it("kills a hung agent and its detached child at the idle timeout", async () => 
   expect(log).toContain(marker);
   await h.waitFor(
     "the detached child to be gone",
-    async () => processesWith(`sleep ${marker}`).length === 0,
+    async () => pidsWith(`sleep ${marker}`).length === 0,
     10_000,
   );
   const incident = await h.t.db.selectFrom("incidents").selectAll().executeTakeFirstOrThrow();

@@ -7,8 +7,8 @@ import { writeServiceConfig } from "../../bench/setup.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
 import { createHomelabRemote } from "../support/git-remote.js";
+import { pidsWith } from "../support/processes.js";
 import { SCRIPT_AGENT } from "../support/serve.js";
-import { processesWith } from "./support.js";
 
 /* SIGTERM while the agent works: the run releases its lease or finishes; nothing stays stuck. */
 
@@ -83,7 +83,7 @@ it("releases or finishes the run at SIGTERM, and the next start completes it", a
   const run = await t.db.selectFrom("runs").selectAll().executeTakeFirstOrThrow();
   // Either released (queued, no lease, the attempt given back) or finished: never running with a lease.
   expect(run.state === "finished" || (run.state === "queued" && run.lease_owner === null)).toBe(true);
-  expect(processesWith(`${SCRIPT_AGENT} slow`)).toEqual([]);
+  expect(pidsWith(`${SCRIPT_AGENT} slow`)).toEqual([]);
 
   const second = await startService(config, { logFile: join(dir, "service.log") });
   services.push(second);
