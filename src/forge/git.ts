@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { GitError } from "./errors.js";
 import { type GitOptions, gitAt, step } from "./git-run.js";
@@ -20,14 +20,13 @@ export async function ensureMirror(
   opts: GitOptions & { mirror: string; url: string },
 ): Promise<{ mirror: string }> {
   const mirror = resolve(opts.mirror);
-  mkdirSync(mirror, { recursive: true });
+  if (!existsSync(join(mirror, "HEAD"))) await step("init mirror", opts, () => initBare(mirror, opts));
   const git = gitAt(mirror, opts);
   const fetchSpec = "+refs/heads/*:refs/remotes/origin/*";
   await withLockRetry(opts, () =>
-    step("init mirror", opts, async () => {
-      // `init` on an existing repository is a no-op. The config is written only when it differs
-      // (a changed repo.url takes effect on the next run), so concurrent runs rarely contend for it.
-      if (!existsSync(join(mirror, "HEAD"))) await git.raw(["init", "--bare", "--quiet"]);
+    step("configure mirror", opts, async () => {
+      // The config is written only when it differs (a changed repo.url takes effect on the next
+      // run), so concurrent runs rarely contend for it.
       const current = await git.raw(["config", "--get-regexp", "^remote\\.origin\\."]).catch(() => "");
       if (!current.includes(`remote.origin.url ${opts.url}\n`)) {
         await git.raw(["config", "remote.origin.url", opts.url]);
@@ -41,6 +40,26 @@ export async function ensureMirror(
     step("fetch origin", opts, () => git.raw(["fetch", "--prune", "--no-tags", "--quiet", "origin"])),
   );
   return { mirror };
+}
+
+/**
+ * Creates a bare repository at `path` all at once: `git init` in a sibling directory, then a rename.
+ * Two runs that both find no mirror each build one; the first rename wins, the other is discarded
+ * (two `git init`s in one directory collide copying the hook templates).
+ */
+async function initBare(path: string, opts: GitOptions): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const scratch = mkdtempSync(join(dirname(path), `.${basename(path)}.init-`));
+  try {
+    await gitAt(scratch, opts).raw(["init", "--bare", "--quiet"]);
+    // rename(2) replaces an empty directory, and fails on one that holds the winner's repository.
+    renameSync(scratch, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 const LOCKED = /could not lock|cannot lock ref|unable to create '[^']*\.lock'|\.lock': file exists/i;

@@ -96,19 +96,24 @@ export function logTransition(
   );
 }
 
-/** Records an event that changes no state (a comment posted, a resolve noted, a cleanup). */
-export async function recordEvent(
-  db: Db,
-  log: Logger,
-  e: {
-    incidentId: number;
-    runId?: number | null;
-    kind: string;
-    message: string;
-    data?: Record<string, unknown>;
-    now: Date;
-  },
-): Promise<void> {
+/** An event that changes no state (a comment posted, a resolve noted, a cleanup). */
+export interface EventInput {
+  incidentId: number;
+  runId?: number | null;
+  kind: string;
+  message: string;
+  data?: Record<string, unknown>;
+  now: Date;
+}
+
+/** Records an event that changes no state, and logs it. */
+export async function recordEvent(db: Db, log: Logger, e: EventInput): Promise<void> {
+  await storeEvent(db, e);
+  logEvent(log, e);
+}
+
+/** The row of `recordEvent` alone (inside a caller's transaction, which logs after commit). */
+export async function storeEvent(db: Db, e: EventInput): Promise<void> {
   await insertEvent(db, {
     incident_id: e.incidentId,
     run_id: e.runId ?? null,
@@ -117,5 +122,9 @@ export async function recordEvent(
     message: e.message,
     data: e.data ?? {},
   });
+}
+
+/** The log line of `recordEvent` alone. */
+export function logEvent(log: Logger, e: EventInput): void {
   log.info({ incident: e.incidentId, run: e.runId ?? undefined, event: e.kind }, e.message);
 }

@@ -1,8 +1,15 @@
+import type { Transaction } from "kysely";
 import type { Db } from "../db/database.js";
-import type { RunOutcome } from "../db/tables.js";
+import type { Database, RunOutcome } from "../db/tables.js";
 import type { IncidentDeps } from "../incidents/deps.js";
-import { getIncident } from "../incidents/incidents.repo.js";
-import { recordEvent, transition } from "../incidents/transitions.js";
+import {
+  logEvent,
+  logTransition,
+  recordEvent,
+  storeEvent,
+  type TransitionInput,
+  transitionInTx,
+} from "../incidents/transitions.js";
 import { finishRun, type RunResultFields } from "./queue.repo.js";
 
 export interface Finish extends RunResultFields {
@@ -31,8 +38,12 @@ function nextState(outcome: RunOutcome): "pr_open" | "needs_human" | null {
   }
 }
 
+/** Log lines to write once the transaction that justified them has committed. */
+export type AfterCommit = (() => void)[];
+
 /**
- * Records a run's end (compare-and-set on the lease) and moves its incident on. False when the run
+ * Records a run's end (compare-and-set on the lease) and moves its incident on, in one transaction:
+ * a crash between the two cannot leave an incident in `fixing` with no live run. False when the run
  * was no longer ours (cancelled or reaped meanwhile): then nothing else changes.
  */
 export async function finishAndTransition(
@@ -42,38 +53,66 @@ export async function finishAndTransition(
 ): Promise<boolean> {
   const now = deps.clock.now();
   const { outcome, message, ...fields } = f;
-  const ours = await finishRun(deps.db, { runId: run.id, workerId: run.workerId, outcome, now, ...fields });
-  if (!ours) return false;
-  await moveIncident(deps, run.incidentId, run.id, outcome, message, f);
-  return true;
+  const after: AfterCommit = [];
+  const ours = await deps.db.transaction().execute(async (trx) => {
+    if (!(await finishRun(trx, { runId: run.id, workerId: run.workerId, outcome, now, ...fields })))
+      return false;
+    await moveIncidentInTx(trx, deps, after, {
+      incidentId: run.incidentId,
+      runId: run.id,
+      outcome,
+      message,
+      f,
+    });
+    return true;
+  });
+  for (const line of after) line();
+  return ours;
 }
 
-/** The incident side of a finished run (also used when a run fails through the reaper or retries). */
-export async function moveIncident(
+/**
+ * The incident side of a finished run, inside the caller's transaction (also when a run fails through
+ * the reaper or its last retry). Log lines go to `after`, for the caller to write after commit.
+ */
+export async function moveIncidentInTx(
+  trx: Transaction<Database>,
   deps: IncidentDeps,
-  incidentId: number,
-  runId: number,
-  outcome: RunOutcome,
-  message: string,
-  f: Pick<Finish, "prUrl" | "prNumber"> = {},
+  after: AfterCommit,
+  m: {
+    incidentId: number;
+    runId: number;
+    outcome: RunOutcome;
+    message: string;
+    f?: Pick<Finish, "prUrl" | "prNumber">;
+  },
 ): Promise<void> {
+  const { incidentId, runId, outcome, message, f = {} } = m;
   const now = deps.clock.now();
-  const incident = await getIncident(deps.db, incidentId);
   const to = nextState(outcome);
-  if (!incident || to === null) return;
+  if (to === null) return;
+  // FOR UPDATE: the state read here is the one the compare-and-set below expects.
+  const incident = await trx
+    .selectFrom("incidents")
+    .select(["id", "state"])
+    .where("id", "=", incidentId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!incident) return;
   if (incident.state !== "fixing") {
     // Dismissed or resolved meanwhile: the run's result is recorded, the incident keeps its state.
-    await recordEvent(deps.db, deps.log, {
+    const event = {
       incidentId,
       runId,
       kind: "run_finished",
       message: `run ${runId} ended (${outcome}) while the incident was ${incident.state}: ${message}`,
       data: { outcome },
       now,
-    });
+    };
+    await storeEvent(trx, event);
+    after.push(() => logEvent(deps.log, event));
     return;
   }
-  await transition(deps.db, deps.log, incident, {
+  const input: TransitionInput = {
     to,
     kind: outcome === "pr_opened" ? "pr_opened" : "run_finished",
     message,
@@ -90,7 +129,8 @@ export async function moveIncident(
           }
         : { triage_reason: message },
     now,
-  });
+  };
+  if (await transitionInTx(trx, incident, input)) after.push(() => logTransition(deps.log, incident, input));
 }
 
 /** Records a failed attempt that goes back to the queue (no state change). */

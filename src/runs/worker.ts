@@ -3,7 +3,7 @@ import type { Run } from "../db/tables.js";
 import type { Forge } from "../forge/forge.js";
 import type { IncidentDeps } from "../incidents/deps.js";
 import { executeRun, type StepResult } from "./execute.js";
-import { finishAndTransition, moveIncident, noteRetry } from "./finish.js";
+import { type AfterCommit, finishAndTransition, moveIncidentInTx, noteRetry } from "./finish.js";
 import { startHeartbeat } from "./lease.js";
 import { claimNextRun, reapExpiredLeases, releaseRun, retryLater } from "./queue.repo.js";
 import type { RunWakeup } from "./wakeup.js";
@@ -139,13 +139,26 @@ export function startWorker(deps: WorkerDeps): Worker {
         return;
       }
       case "retry": {
-        const r = await retryLater(deps.db, {
-          runId: run.id,
-          workerId: deps.workerId,
-          error: result.error,
-          now,
-          finalOutcome: result.finalOutcome,
+        const after: AfterCommit = [];
+        const r = await deps.db.transaction().execute(async (trx) => {
+          const r = await retryLater(trx, {
+            runId: run.id,
+            workerId: deps.workerId,
+            error: result.error,
+            now,
+            finalOutcome: result.finalOutcome,
+          });
+          if (r === "failed") {
+            await moveIncidentInTx(trx, deps, after, {
+              incidentId: run.incident_id,
+              runId: run.id,
+              outcome: result.finalOutcome,
+              message: `all ${run.max_attempts} attempts failed; last: ${result.error}`,
+            });
+          }
+          return r;
         });
+        for (const line of after) line();
         if (r === "requeued") {
           await noteRetry(
             deps,
@@ -153,14 +166,6 @@ export function startWorker(deps: WorkerDeps): Worker {
             run.incident_id,
             run.id,
             `attempt ${run.attempt} of ${run.max_attempts} failed (${result.error}); retrying with backoff`,
-          );
-        } else if (r === "failed") {
-          await moveIncident(
-            deps,
-            run.incident_id,
-            run.id,
-            result.finalOutcome,
-            `all ${run.max_attempts} attempts failed; last: ${result.error}`,
           );
         }
         return;
@@ -171,7 +176,17 @@ export function startWorker(deps: WorkerDeps): Worker {
   const running = loop().catch((err: unknown) => deps.log.error({ err }, "run worker stopped"));
   return {
     async reap() {
-      for (const r of await reapExpiredLeases(deps.db, { now: deps.clock.now() })) {
+      const after: AfterCommit = [];
+      const reaped = await deps.db.transaction().execute(async (trx) => {
+        const reaped = await reapExpiredLeases(trx, { now: deps.clock.now() });
+        for (const r of reaped.filter((r) => !r.requeued)) {
+          const message = "lease expired and no attempts are left";
+          await moveIncidentInTx(trx, deps, after, { ...r, outcome: "failed", message });
+        }
+        return reaped;
+      });
+      for (const line of after) line();
+      for (const r of reaped) {
         if (r.requeued) {
           await noteRetry(
             deps,
@@ -181,8 +196,6 @@ export function startWorker(deps: WorkerDeps): Worker {
             "the worker stopped heartbeating (crash?): lease reaped, run queued again",
           );
           deps.wakeup.notify();
-        } else {
-          await moveIncident(deps, r.incidentId, r.runId, "failed", "lease expired and no attempts are left");
         }
       }
     },
