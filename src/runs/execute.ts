@@ -17,6 +17,7 @@ import { getIncident } from "../incidents/incidents.repo.js";
 import { agentTurn } from "./agent-turn.js";
 import { gatherContext } from "./context.js";
 import type { Finish } from "./finish.js";
+import type { Heartbeat } from "./lease.js";
 import { readPrBody } from "./pr-body.js";
 import { localBranchSha, type Prepared, publish } from "./publish.js";
 import { recordRunProgress } from "./runs.repo.js";
@@ -47,7 +48,12 @@ const finish = (f: Finish): StepResult => ({ kind: "finish", finish: f });
  * finds this run's commit already on the branch (a forge outage after the commit) only publishes it,
  * so the agent never runs twice for one change.
  */
-export async function executeRun(deps: WorkerDeps, run: Run, signal: AbortSignal): Promise<StepResult> {
+export async function executeRun(
+  deps: WorkerDeps,
+  run: Run,
+  signal: AbortSignal,
+  lease: Pick<Heartbeat, "confirm">,
+): Promise<StepResult> {
   const { config } = deps;
   const incident = await getIncident(deps.db, run.incident_id);
   if (incident?.state !== "fixing") {
@@ -74,7 +80,7 @@ export async function executeRun(deps: WorkerDeps, run: Run, signal: AbortSignal
     const prepared = resumable ? resume(run, p) : await prepare(deps, run, incident, p, signal);
     if (signal.aborted) return { kind: "aborted" };
     if ("kind" in prepared) return prepared;
-    return await publish(deps, run, incident, prepared, p, signal);
+    return await publish(deps, run, incident, prepared, p, signal, lease);
   } catch (e) {
     if (signal.aborted) return { kind: "aborted" };
     const message = (e as Error).message;

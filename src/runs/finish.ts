@@ -1,11 +1,9 @@
 import type { Transaction } from "kysely";
-import type { Db } from "../db/database.js";
 import type { Database, RunOutcome } from "../db/tables.js";
 import type { IncidentDeps } from "../incidents/deps.js";
 import {
   logEvent,
   logTransition,
-  recordEvent,
   storeEvent,
   type TransitionInput,
   transitionInTx,
@@ -133,13 +131,14 @@ export async function moveIncidentInTx(
   if (await transitionInTx(trx, incident, input)) after.push(() => logTransition(deps.log, incident, input));
 }
 
-/** Records a failed attempt that goes back to the queue (no state change). */
-export async function noteRetry(
+/** Records, in the caller's transaction, a failed attempt that goes back to the queue (no state change). */
+export async function noteRetryInTx(
+  trx: Transaction<Database>,
   deps: IncidentDeps,
-  db: Db,
-  incidentId: number,
-  runId: number,
-  message: string,
-) {
-  await recordEvent(db, deps.log, { incidentId, runId, kind: "run_retry", message, now: deps.clock.now() });
+  after: AfterCommit,
+  r: { incidentId: number; runId: number; message: string },
+): Promise<void> {
+  const event = { ...r, kind: "run_retry", now: deps.clock.now() };
+  await storeEvent(trx, event);
+  after.push(() => logEvent(deps.log, event));
 }

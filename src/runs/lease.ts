@@ -26,6 +26,12 @@ export interface HeartbeatOptions {
 export interface Heartbeat {
   /** Stops beating; resolves once an in-flight beat has finished. */
   stop(): Promise<void>;
+  /**
+   * Beats now and tells whether the run is still ours: asked before a step that leaves the machine
+   * (push, PR), so a run cancelled since the last beat stops there. A beat that errors out keeps
+   * the lease while it lasts, as the timed beats do.
+   */
+  confirm(): Promise<boolean>;
 }
 
 /** Renews a run's lease every `intervalMs` until stopped or lost. */
@@ -38,24 +44,37 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
 
+  let lost = false;
   const lose = (reason: LeaseLossReason) => {
     if (stopped) return;
     stopped = true;
+    lost = true;
     clearTimeout(timer);
     onLost(reason);
   };
 
-  const beat = async () => {
+  /** One renewal; false once the lease is gone. */
+  const renew = async (): Promise<boolean> => {
     const now = clock.now();
     try {
       const kept = await heartbeat(db, { runId, workerId, now, leaseSeconds });
-      if (!kept) return lose("lost");
+      if (!kept) {
+        lose("lost");
+        return false;
+      }
       leaseUntil = now.getTime() + leaseSeconds * 1000;
     } catch (error) {
       onError?.(error);
-      if (clock.now().getTime() >= leaseUntil) return lose("expired");
+      if (clock.now().getTime() >= leaseUntil) {
+        lose("expired");
+        return false;
+      }
     }
-    schedule();
+    return true;
+  };
+
+  const beat = async () => {
+    if (await renew()) schedule();
   };
 
   // A chain of timeouts, not an interval: a slow beat never overlaps the next one.
@@ -73,6 +92,11 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
       stopped = true;
       clearTimeout(timer);
       await inFlight;
+    },
+    async confirm() {
+      if (lost) return false;
+      await inFlight;
+      return !lost && (await renew());
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Incident, Run } from "../db/tables.js";
 import { type GitOptions, pushBranch, removeWorktree } from "../forge/git.js";
 import { gitAt } from "../forge/git-run.js";
 import type { StepResult } from "./execute.js";
+import type { Heartbeat } from "./lease.js";
 import { prFooter } from "./pr-body.js";
 import type { WorkerDeps } from "./worker.js";
 
@@ -45,8 +46,11 @@ export async function publish(
   c: Prepared,
   p: { git: GitOptions; mirror: string },
   signal: AbortSignal,
+  lease: Pick<Heartbeat, "confirm">,
 ): Promise<StepResult> {
   const { config } = deps;
+  // Cancelled (dismissed) since the last heartbeat: nothing leaves the machine.
+  if (!(await lease.confirm())) return { kind: "aborted" };
   const common = {
     worktree: c.worktree,
     exitCode: c.exitCode,
@@ -73,6 +77,7 @@ export async function publish(
     },
     p.git,
   );
+  if (!(await lease.confirm())) return { kind: "aborted" };
   const draft = c.validation === "failed";
   const pr = await deps.forge.createPr(
     {

@@ -1,9 +1,10 @@
+import type { Transaction } from "kysely";
 import type { Secrets } from "../config/load.js";
-import type { Run } from "../db/tables.js";
+import type { Database, Run } from "../db/tables.js";
 import type { Forge } from "../forge/forge.js";
 import type { IncidentDeps } from "../incidents/deps.js";
 import { executeRun, type StepResult } from "./execute.js";
-import { type AfterCommit, finishAndTransition, moveIncidentInTx, noteRetry } from "./finish.js";
+import { type AfterCommit, finishAndTransition, moveIncidentInTx, noteRetryInTx } from "./finish.js";
 import { startHeartbeat } from "./lease.js";
 import { claimNextRun, reapExpiredLeases, releaseRun, retryLater } from "./queue.repo.js";
 import type { RunWakeup } from "./wakeup.js";
@@ -90,7 +91,7 @@ export function startWorker(deps: WorkerDeps): Worker {
     );
     let result: StepResult;
     try {
-      result = await executeRun(deps, run, ctl.signal);
+      result = await executeRun(deps, run, ctl.signal, beat);
     } catch (err) {
       result = { kind: "retry", error: `unexpected: ${(err as Error).message}`, finalOutcome: "failed" };
     } finally {
@@ -122,25 +123,19 @@ export function startWorker(deps: WorkerDeps): Worker {
         return;
       case "defer": {
         const until = new Date(now.getTime() + DEFER_SECONDS * 1000);
-        await releaseRun(deps.db, {
-          runId: run.id,
-          workerId: deps.workerId,
-          now,
-          runAfter: until,
-          error: result.error,
+        await inTx(async (trx, after) => {
+          const args = { runId: run.id, workerId: deps.workerId, now, runAfter: until, error: result.error };
+          if (!(await releaseRun(trx, args))) return;
+          await noteRetryInTx(trx, deps, after, {
+            incidentId: run.incident_id,
+            runId: run.id,
+            message: `forge or git unavailable (${result.error}); retrying at ${until.toISOString()} without spending an attempt`,
+          });
         });
-        await noteRetry(
-          deps,
-          deps.db,
-          run.incident_id,
-          run.id,
-          `forge or git unavailable (${result.error}); retrying at ${until.toISOString()} without spending an attempt`,
-        );
         return;
       }
       case "retry": {
-        const after: AfterCommit = [];
-        const r = await deps.db.transaction().execute(async (trx) => {
+        await inTx(async (trx, after) => {
           const r = await retryLater(trx, {
             runId: run.id,
             workerId: deps.workerId,
@@ -148,7 +143,13 @@ export function startWorker(deps: WorkerDeps): Worker {
             now,
             finalOutcome: result.finalOutcome,
           });
-          if (r === "failed") {
+          if (r === "requeued") {
+            await noteRetryInTx(trx, deps, after, {
+              incidentId: run.incident_id,
+              runId: run.id,
+              message: `attempt ${run.attempt} of ${run.max_attempts} failed (${result.error}); retrying with backoff`,
+            });
+          } else if (r === "failed") {
             await moveIncidentInTx(trx, deps, after, {
               incidentId: run.incident_id,
               runId: run.id,
@@ -156,48 +157,37 @@ export function startWorker(deps: WorkerDeps): Worker {
               message: `all ${run.max_attempts} attempts failed; last: ${result.error}`,
             });
           }
-          return r;
         });
-        for (const line of after) line();
-        if (r === "requeued") {
-          await noteRetry(
-            deps,
-            deps.db,
-            run.incident_id,
-            run.id,
-            `attempt ${run.attempt} of ${run.max_attempts} failed (${result.error}); retrying with backoff`,
-          );
-        }
         return;
       }
     }
   };
 
+  /** A run's state and its incident's events change together; log lines follow the commit. */
+  const inTx = async <T>(fn: (trx: Transaction<Database>, after: AfterCommit) => Promise<T>): Promise<T> => {
+    const after: AfterCommit = [];
+    const out = await deps.db.transaction().execute((trx) => fn(trx, after));
+    for (const line of after) line();
+    return out;
+  };
+
   const running = loop().catch((err: unknown) => deps.log.error({ err }, "run worker stopped"));
   return {
     async reap() {
-      const after: AfterCommit = [];
-      const reaped = await deps.db.transaction().execute(async (trx) => {
+      const reaped = await inTx(async (trx, after) => {
         const reaped = await reapExpiredLeases(trx, { now: deps.clock.now() });
-        for (const r of reaped.filter((r) => !r.requeued)) {
-          const message = "lease expired and no attempts are left";
-          await moveIncidentInTx(trx, deps, after, { ...r, outcome: "failed", message });
+        for (const r of reaped) {
+          if (r.requeued) {
+            const message = "the worker stopped heartbeating (crash?): lease reaped, run queued again";
+            await noteRetryInTx(trx, deps, after, { ...r, message });
+          } else {
+            const message = "lease expired and no attempts are left";
+            await moveIncidentInTx(trx, deps, after, { ...r, outcome: "failed", message });
+          }
         }
         return reaped;
       });
-      for (const line of after) line();
-      for (const r of reaped) {
-        if (r.requeued) {
-          await noteRetry(
-            deps,
-            deps.db,
-            r.incidentId,
-            r.runId,
-            "the worker stopped heartbeating (crash?): lease reaped, run queued again",
-          );
-          deps.wakeup.notify();
-        }
-      }
+      if (reaped.some((r) => r.requeued)) deps.wakeup.notify();
     },
     async stop() {
       shutdown.abort();

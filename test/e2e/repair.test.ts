@@ -204,9 +204,11 @@ describe("every run outcome", () => {
     const d = (await h.api<Detail>(`/incidents/${id}`)).body;
     expect(d.incident.state).toBe("dismissed");
     expect(d.runs[0]!.outcome).toBe("cancelled");
-    // The worker notices at its next heartbeat and does not open a PR.
+    // The worker notices at its next heartbeat, or at the beat it takes before pushing: nothing
+    // leaves the machine.
     await new Promise((res) => setTimeout(res, 4000));
     expect(h.github.prs.find((p) => p.head === `healer/incident-${id}`)).toBeUndefined();
+    expect(await h.remote.head(`healer/incident-${id}`)).toBeUndefined();
   });
 
   it("retry queues a new run for a needs_human incident", async () => {

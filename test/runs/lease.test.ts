@@ -101,6 +101,34 @@ describe("startHeartbeat", () => {
     }
   });
 
+  it("confirm() beats at once: true while ours, false (and onLost) right after a cancel", async () => {
+    const clock = new ManualClock();
+    const run = await claimedRun(clock);
+    const reasons: LeaseLossReason[] = [];
+    // A long interval: only confirm() beats during this test.
+    const hb = startHeartbeat({
+      db,
+      runId: run.id,
+      workerId: "w1",
+      clock,
+      leaseSeconds: LEASE,
+      intervalMs: 3_600_000,
+      onLost: (r) => reasons.push(r),
+    });
+    try {
+      const now = clock.advance(10);
+      expect(await hb.confirm()).toBe(true);
+      expect((await getRun(db, run.id))?.heartbeat_at).toEqual(now);
+      await cancelRun(db, { runId: run.id, now: clock.now() });
+      expect(await hb.confirm()).toBe(false);
+      expect(reasons).toEqual(["lost"]);
+      expect(await hb.confirm()).toBe(false);
+      expect(reasons).toEqual(["lost"]);
+    } finally {
+      await hb.stop();
+    }
+  });
+
   it("gives the run up as expired when the database stays unreachable past the lease", async () => {
     const clock = new ManualClock();
     const run = await claimedRun(clock);
