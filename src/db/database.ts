@@ -3,6 +3,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
+import { namePreparedStatements } from "./prepared.js";
 import type { Database } from "./tables.js";
 
 export type Db = Kysely<Database>;
@@ -23,6 +24,7 @@ export function openDatabase(url: string, opts: { max?: number } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
   // An idle client's error (server restart) must not crash the process: the next query reconnects.
   pool.on("error", () => {});
+  namePreparedStatements(pool);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

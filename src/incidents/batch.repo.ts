@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from "kysely";
-import type { Database, Incident, IncidentState } from "../db/tables.js";
+import { prepared } from "../db/prepared.js";
+import type { Database, Incident, IncidentState, Silence } from "../db/tables.js";
 import { jsonForPg } from "../ingest/sanitize.js";
 import type { AttachInput } from "./incidents.repo.js";
 
@@ -30,7 +31,12 @@ export async function attachFiringBatch(
     now: a.now.toISOString(),
     triage_reason: a.triageReason ?? null,
   }));
-  const r = await sql<{ id: number; fingerprint: string; state: IncidentState; inserted: boolean }>`
+  const r = await sql<{
+    id: number;
+    fingerprint: string;
+    state: IncidentState;
+    inserted: boolean;
+  }>`${prepared("attach_firing")}
     INSERT INTO incidents AS incidents (fingerprint, state, source, title, alert_name, service, host, severity,
                            occurrences, first_seen_at, last_seen_at, state_changed_at, triage_reason,
                            previous_incident_id)
@@ -63,7 +69,7 @@ export async function insertEvents(
 ): Promise<void> {
   if (events.length === 0) return;
   const rows = events.map((e) => ({ ...e, at: e.at.toISOString() }));
-  await sql`
+  await sql`${prepared("insert_events")}
     INSERT INTO incident_events (incident_id, run_id, at, kind, message, data)
     SELECT incident_id, run_id, at, kind, message, data
     FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(incident_id bigint,
@@ -86,13 +92,14 @@ export async function previousIncidents(
   exceptIds: number[],
 ): Promise<Pick<Incident, "id" | "fingerprint" | "state" | "resolved_at">[]> {
   if (fingerprints.length === 0) return [];
-  let q = db
-    .selectFrom("incidents")
-    .distinctOn("fingerprint")
-    .select(["id", "fingerprint", "state", "resolved_at"])
-    .where("fingerprint", "in", fingerprints);
-  if (exceptIds.length > 0) q = q.where("id", "not in", exceptIds);
-  return q.orderBy("fingerprint").orderBy("id", "desc").execute();
+  const r = await sql<
+    Pick<Incident, "id" | "fingerprint" | "state" | "resolved_at">
+  >`${prepared("previous_incidents")}
+    SELECT DISTINCT ON (fingerprint) id, fingerprint, state, resolved_at FROM incidents
+    WHERE fingerprint IN (SELECT value FROM json_array_elements_text(${jsonForPg(fingerprints)}::json))
+      AND id NOT IN (SELECT value::bigint FROM json_array_elements_text(${JSON.stringify(exceptIds)}::json))
+    ORDER BY fingerprint, id DESC`.execute(db);
+  return r.rows;
 }
 
 /**
@@ -106,7 +113,7 @@ export async function countFiringSinceMany(
   cap: number,
 ): Promise<Map<number, number>> {
   if (incidentIds.length === 0) return new Map();
-  const r = await sql<{ id: number; n: number }>`
+  const r = await sql<{ id: number; n: number }>`${prepared("count_firing_since")}
     SELECT i.id, (SELECT count(*) FROM (
       SELECT 1 FROM alerts a WHERE a.incident_id = i.id AND a.status = 'firing' AND a.received_at >= ${since}
       LIMIT ${cap}) s)::int AS n
@@ -119,19 +126,17 @@ export async function countFiringSinceMany(
 /** Silences in force at `now` for any of `services` (matched per incident by the caller). */
 export async function silencesInForce(db: Q, services: string[], now: Date) {
   if (services.length === 0) return [];
-  return db
-    .selectFrom("silences")
-    .selectAll()
-    .where("service", "in", services)
-    .where("created_at", "<=", now)
-    .where("expires_at", ">", now)
-    .execute();
+  const r = await sql<Silence>`${prepared("silences_in_force")}
+    SELECT id, service, alert_name, reason, created_at, expires_at FROM silences
+    WHERE service IN (SELECT value FROM json_array_elements_text(${jsonForPg(services)}::json))
+      AND created_at <= ${now} AND expires_at > ${now}`.execute(db);
+  return r.rows;
 }
 
 /** Sets the triage reason of several incidents still `open`, in one statement. */
 export async function setTriageReasons(db: Q, reasons: { id: number; reason: string }[]): Promise<void> {
   if (reasons.length === 0) return;
-  await sql`
+  await sql`${prepared("set_triage_reasons")}
     UPDATE incidents i SET triage_reason = x.reason
     FROM json_to_recordset(${jsonForPg(reasons)}::json) AS x(id bigint, reason text)
     WHERE i.id = x.id AND i.state = 'open'`.execute(db);

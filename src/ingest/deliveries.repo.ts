@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from "kysely";
+import { prepared } from "../db/prepared.js";
 import type { Database } from "../db/tables.js";
 import { cleanText, jsonForPg } from "./sanitize.js";
 import type { NormalizedAlert } from "./types.js";
@@ -76,7 +77,7 @@ export async function insertDeliveries(
     parse_error: d.parseError,
     test_notification: d.testNotification,
   }));
-  const r = await sql<{ id: number }>`
+  const r = await sql<{ id: number }>`${prepared("insert_deliveries")}
     WITH touched AS (
       UPDATE incidents SET last_seen_at = greatest(last_seen_at, ${touch.now})
       WHERE fingerprint IN (SELECT value FROM json_array_elements_text(${jsonForPg(touch.fingerprints)}::json))
@@ -105,7 +106,7 @@ export interface BatchAlert {
 /** Which of these idempotency keys are stored already (one index probe each, one statement). */
 export async function existingKeys(db: Q, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const r = await sql<{ k: string }>`
+  const r = await sql<{ k: string }>`${prepared("existing_keys")}
     SELECT a.idempotency_key AS k FROM alerts a
     WHERE a.idempotency_key IN (SELECT value FROM json_array_elements_text(${jsonForPg(keys)}::json))`.execute(
     db,
@@ -142,7 +143,7 @@ export async function insertAlertsBatch(
     starts_at: a.startsAt && !Number.isNaN(a.startsAt.getTime()) ? a.startsAt.toISOString() : null,
     received_at: at,
   }));
-  const r = await sql<{ id: number; idempotency_key: string }>`
+  const r = await sql<{ id: number; idempotency_key: string }>`${prepared("insert_alerts")}
     INSERT INTO alerts (delivery_id, incident_id, source, fingerprint, idempotency_key, status, name, service,
                         host, severity, summary, details, labels, starts_at, received_at)
     SELECT delivery_id, incident_id, source, fingerprint, idempotency_key, status, name, service, host, severity,
@@ -160,7 +161,7 @@ export async function insertAlertsBatch(
 /** Sets the duplicate count of several deliveries in one statement. */
 export async function setDuplicateCounts(db: Q, counts: { id: number; n: number }[]): Promise<void> {
   if (counts.length === 0) return;
-  await sql`
+  await sql`${prepared("set_duplicate_counts")}
     UPDATE deliveries d SET duplicate_alerts = x.n
     FROM json_to_recordset(${JSON.stringify(counts)}::json) AS x(id bigint, n int)
     WHERE d.id = x.id`.execute(db);
