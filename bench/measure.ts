@@ -1,4 +1,5 @@
 import { drive, type LoadOptions, type LoadResult, type Scenario } from "./load.js";
+import { drivePaced } from "./paced.js";
 import { cpuMeter, rssSampler } from "./proc.js";
 
 /** A process under load: where to send, what, and whose CPU and memory to watch. */
@@ -37,13 +38,13 @@ export async function measure(
 ): Promise<Measurement> {
   const rss = rssSampler(target.pid);
   const cpu = cpuMeter(target.pid);
-  const load = await drive({
-    url: target.url,
-    headers: target.headers,
-    body: target.body(s),
-    distinct: s.distinct,
-    ...opts,
-  });
+  const common = { url: target.url, headers: target.headers, body: target.body(s), distinct: s.distinct };
+  // Unlimited: autocannon, closed loop. At a rate: evenly paced, open loop (autocannon's rate limit
+  // sends in bursts, see paced.ts).
+  const load =
+    opts.rate === undefined
+      ? await drive({ ...common, ...opts })
+      : await drivePaced({ ...common, ...opts, rate: opts.rate });
   const used = cpu.stop();
   const peakRssMiB = rss.stop();
   const alerts = load.ok * s.alertsPerRequest;

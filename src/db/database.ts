@@ -21,7 +21,13 @@ export function openDatabase(url: string, opts: { max?: number } = {}): Db {
     });
     return new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   }
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    // Prepared statements (prepared.ts) skip the parse, not the plan: a generic plan made while a
+    // table was small stays a sequential scan after it has grown, until the next ANALYZE.
+    options: "-c plan_cache_mode=force_custom_plan",
+  });
   // An idle client's error (server restart) must not crash the process: the next query reconnects.
   pool.on("error", () => {});
   namePreparedStatements(pool);
