@@ -4,6 +4,7 @@ import { insertDelivery } from "./deliveries.repo.js";
 import { groupCommit } from "./group-commit.js";
 import { parseDelivery } from "./parsers.js";
 import { type Stored, type StoreItem, storeBatch } from "./store.js";
+import { StoredKeys } from "./stored-keys.js";
 import { type BatchTouch, triageBatch } from "./triage-batch.js";
 
 export interface IngestRequest {
@@ -45,8 +46,12 @@ export interface IngesterOptions {
  * incidents are judged. A body that cannot be parsed is still stored, with the reason.
  */
 export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): Ingester {
+  const known = new StoredKeys();
   const commit = groupCommit<StoreItem, Stored>(
-    { store: (items) => storeBatch(deps, items), after: (_items, results) => judgeTouched(deps, results) },
+    {
+      store: (items) => storeBatch(deps, items, known),
+      after: (_items, results) => judgeTouched(deps, results),
+    },
     {
       maxItems: opts.maxDeliveries ?? 500,
       maxWeight: opts.maxAlerts ?? 5000,

@@ -8,6 +8,7 @@ import {
   insertDeliveries,
   setDuplicateCounts,
 } from "./deliveries.repo.js";
+import { StoredKeys } from "./stored-keys.js";
 import { type NewProblem, settlingReasons } from "./triage-batch.js";
 import type { NormalizedAlert } from "./types.js";
 
@@ -49,14 +50,19 @@ const messagesOf = (a: NormalizedAlert) => [a.summary ?? "", ...(a.details.evide
  * one delivery at a time; a resolve-only fingerprint looks up its live incident (such deliveries
  * are batched alone, so the order of firing and resolve is kept).
  */
-export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promise<Stored[]> {
+export async function storeBatch(
+  deps: IncidentDeps,
+  items: StoreItem[],
+  known: StoredKeys = new StoredKeys(),
+): Promise<Stored[]> {
   const now = items[0]!.base.receivedAt;
   // Stored keys stay stored, and the facts of a new incident's first verdict are read as they
   // would be at its insert: reading both before the transaction, at once, saves round trips.
+  // Keys this process saw committed need neither (`known`): their alerts are repeats.
   const problems = new Map<string, NewProblem>();
   for (const it of items) {
     for (const a of it.alerts) {
-      if (a.status !== "firing") continue;
+      if (a.status !== "firing" || known.has(a.idempotencyKey)) continue;
       const p = problems.get(a.fingerprint) ?? {
         fingerprint: a.fingerprint,
         service: a.service,
@@ -70,10 +76,15 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
       if (p.messages.length < 50) p.messages.push(...messagesOf(a));
     }
   }
-  const [stored, settling] = await Promise.all([
-    existingKeys(deps.db, [...new Set(items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey)))]),
+  const keys = new Set(items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey)));
+  const unknown: string[] = [];
+  const cached: string[] = [];
+  for (const k of keys) (known.has(k) ? cached : unknown).push(k);
+  const [found, settling] = await Promise.all([
+    existingKeys(deps.db, unknown),
     settlingReasons(deps.db, deps, [...problems.values()], now),
   ]);
+  const stored = new Set([...found, ...cached]);
   const claimed = new Set<string>();
   const candidates = items.map((it) =>
     it.alerts.filter((a) => {
@@ -100,6 +111,7 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
   if (candidates.every((c) => c.length === 0)) {
     // Only repeats: one statement stores the deliveries (and touches), no transaction needed.
     const ids = await insertDeliveries(deps.db, deliveries, touch);
+    known.add(found);
     return items.map((it, i) => ({
       deliveryId: ids[i]!,
       accepted: 0,
@@ -107,7 +119,8 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
       touched: [],
     }));
   }
-  return deps.db.transaction().execute(async (trx) => {
+  let committed: Set<string> = new Set();
+  const result = await deps.db.transaction().execute(async (trx) => {
     const ids = await insertDeliveries(trx, deliveries, touch);
     const firing = new Map<string, { first: NormalizedAlert; count: number; delivery: number }>();
     candidates.forEach((list, i) => {
@@ -235,8 +248,15 @@ export async function storeBatch(deps: IncidentDeps, items: StoreItem[]): Promis
         .filter((o, i) => o.duplicates !== items[i]!.alerts.length - candidates[i]!.length)
         .map((o) => ({ id: o.deliveryId, n: o.duplicates })),
     );
+    committed = inserted;
     return out;
   });
+  // Only now, after the commit: a rolled-back batch must not teach `known` anything. Keys it knew
+  // already are not renewed, so every key is checked against the table again within the time to
+  // live (the retention purge deletes old alerts; the table stays the authority).
+  known.add(found);
+  known.add(committed);
+  return result;
 }
 
 /**
