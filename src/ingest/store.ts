@@ -59,10 +59,16 @@ export async function storeBatch(
   // Stored keys stay stored, and the facts of a new incident's first verdict are read as they
   // would be at its insert: reading both before the transaction, at once, saves round trips.
   // Keys this process saw committed need neither (`known`): their alerts are repeats.
+  const unknown: string[] = [];
+  const cached = new Set<string>();
+  for (const k of new Set(items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey)))) {
+    if (known.has(k)) cached.add(k);
+    else unknown.push(k);
+  }
   const problems = new Map<string, NewProblem>();
   for (const it of items) {
     for (const a of it.alerts) {
-      if (a.status !== "firing" || known.has(a.idempotencyKey)) continue;
+      if (a.status !== "firing" || cached.has(a.idempotencyKey)) continue;
       const p = problems.get(a.fingerprint) ?? {
         fingerprint: a.fingerprint,
         service: a.service,
@@ -76,10 +82,6 @@ export async function storeBatch(
       if (p.messages.length < 50) p.messages.push(...messagesOf(a));
     }
   }
-  const keys = new Set(items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey)));
-  const unknown: string[] = [];
-  const cached: string[] = [];
-  for (const k of keys) (known.has(k) ? cached : unknown).push(k);
   const [found, settling] = await Promise.all([
     existingKeys(deps.db, unknown),
     settlingReasons(deps.db, deps, [...problems.values()], now),
@@ -119,8 +121,7 @@ export async function storeBatch(
       touched: [],
     }));
   }
-  let committed: Set<string> = new Set();
-  const result = await deps.db.transaction().execute(async (trx) => {
+  const { out, inserted } = await deps.db.transaction().execute(async (trx) => {
     const ids = await insertDeliveries(trx, deliveries, touch);
     const firing = new Map<string, { first: NormalizedAlert; count: number; delivery: number }>();
     candidates.forEach((list, i) => {
@@ -248,15 +249,14 @@ export async function storeBatch(
         .filter((o, i) => o.duplicates !== items[i]!.alerts.length - candidates[i]!.length)
         .map((o) => ({ id: o.deliveryId, n: o.duplicates })),
     );
-    committed = inserted;
-    return out;
+    return { out, inserted };
   });
   // Only now, after the commit: a rolled-back batch must not teach `known` anything. Keys it knew
   // already are not renewed, so every key is checked against the table again within the time to
   // live (the retention purge deletes old alerts; the table stays the authority).
   known.add(found);
-  known.add(committed);
-  return result;
+  known.add(inserted);
+  return out;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Transaction } from "kysely";
 import type { Database, RunOutcome } from "../db/tables.js";
 import type { IncidentDeps } from "../incidents/deps.js";
 import {
+  type EventInput,
   logEvent,
   logTransition,
   storeEvent,
@@ -39,6 +40,28 @@ function nextState(outcome: RunOutcome): "pr_open" | "needs_human" | null {
 /** Log lines to write once the transaction that justified them has committed. */
 export type AfterCommit = (() => void)[];
 
+/** Runs `fn` in one transaction; the log lines it queues on `after` are written after the commit. */
+export async function inTx<T>(
+  deps: Pick<IncidentDeps, "db">,
+  fn: (trx: Transaction<Database>, after: AfterCommit) => Promise<T>,
+): Promise<T> {
+  const after: AfterCommit = [];
+  const out = await deps.db.transaction().execute((trx) => fn(trx, after));
+  for (const line of after) line();
+  return out;
+}
+
+/** An event that changes no state, stored in the caller's transaction and logged after its commit. */
+async function eventInTx(
+  trx: Transaction<Database>,
+  deps: IncidentDeps,
+  after: AfterCommit,
+  event: EventInput,
+): Promise<void> {
+  await storeEvent(trx, event);
+  after.push(() => logEvent(deps.log, event));
+}
+
 /**
  * Records a run's end (compare-and-set on the lease) and moves its incident on, in one transaction:
  * a crash between the two cannot leave an incident in `fixing` with no live run. False when the run
@@ -51,8 +74,7 @@ export async function finishAndTransition(
 ): Promise<boolean> {
   const now = deps.clock.now();
   const { outcome, message, ...fields } = f;
-  const after: AfterCommit = [];
-  const ours = await deps.db.transaction().execute(async (trx) => {
+  return inTx(deps, async (trx, after) => {
     if (!(await finishRun(trx, { runId: run.id, workerId: run.workerId, outcome, now, ...fields })))
       return false;
     await moveIncidentInTx(trx, deps, after, {
@@ -64,8 +86,6 @@ export async function finishAndTransition(
     });
     return true;
   });
-  for (const line of after) line();
-  return ours;
 }
 
 /**
@@ -98,16 +118,14 @@ export async function moveIncidentInTx(
   if (!incident) return;
   if (incident.state !== "fixing") {
     // Dismissed or resolved meanwhile: the run's result is recorded, the incident keeps its state.
-    const event = {
+    await eventInTx(trx, deps, after, {
       incidentId,
       runId,
       kind: "run_finished",
       message: `run ${runId} ended (${outcome}) while the incident was ${incident.state}: ${message}`,
       data: { outcome },
       now,
-    };
-    await storeEvent(trx, event);
-    after.push(() => logEvent(deps.log, event));
+    });
     return;
   }
   const input: TransitionInput = {
@@ -138,7 +156,5 @@ export async function noteRetryInTx(
   after: AfterCommit,
   r: { incidentId: number; runId: number; message: string },
 ): Promise<void> {
-  const event = { ...r, kind: "run_retry", now: deps.clock.now() };
-  await storeEvent(trx, event);
-  after.push(() => logEvent(deps.log, event));
+  await eventInTx(trx, deps, after, { ...r, kind: "run_retry", now: deps.clock.now() });
 }

@@ -1,10 +1,9 @@
-import type { Transaction } from "kysely";
 import type { Secrets } from "../config/load.js";
-import type { Database, Run } from "../db/tables.js";
+import type { Run } from "../db/tables.js";
 import type { Forge } from "../forge/forge.js";
 import type { IncidentDeps } from "../incidents/deps.js";
 import { executeRun, type StepResult } from "./execute.js";
-import { type AfterCommit, finishAndTransition, moveIncidentInTx, noteRetryInTx } from "./finish.js";
+import { finishAndTransition, inTx, moveIncidentInTx, noteRetryInTx } from "./finish.js";
 import { startHeartbeat } from "./lease.js";
 import { claimNextRun, reapExpiredLeases, releaseRun, retryLater } from "./queue.repo.js";
 import type { RunWakeup } from "./wakeup.js";
@@ -123,7 +122,7 @@ export function startWorker(deps: WorkerDeps): Worker {
         return;
       case "defer": {
         const until = new Date(now.getTime() + DEFER_SECONDS * 1000);
-        await inTx(async (trx, after) => {
+        await inTx(deps, async (trx, after) => {
           const args = { runId: run.id, workerId: deps.workerId, now, runAfter: until, error: result.error };
           if (!(await releaseRun(trx, args))) return;
           await noteRetryInTx(trx, deps, after, {
@@ -135,7 +134,7 @@ export function startWorker(deps: WorkerDeps): Worker {
         return;
       }
       case "retry": {
-        await inTx(async (trx, after) => {
+        await inTx(deps, async (trx, after) => {
           const r = await retryLater(trx, {
             runId: run.id,
             workerId: deps.workerId,
@@ -163,18 +162,10 @@ export function startWorker(deps: WorkerDeps): Worker {
     }
   };
 
-  /** A run's state and its incident's events change together; log lines follow the commit. */
-  const inTx = async <T>(fn: (trx: Transaction<Database>, after: AfterCommit) => Promise<T>): Promise<T> => {
-    const after: AfterCommit = [];
-    const out = await deps.db.transaction().execute((trx) => fn(trx, after));
-    for (const line of after) line();
-    return out;
-  };
-
   const running = loop().catch((err: unknown) => deps.log.error({ err }, "run worker stopped"));
   return {
     async reap() {
-      const reaped = await inTx(async (trx, after) => {
+      const reaped = await inTx(deps, async (trx, after) => {
         const reaped = await reapExpiredLeases(trx, { now: deps.clock.now() });
         for (const r of reaped) {
           if (r.requeued) {

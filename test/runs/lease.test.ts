@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { type Db, openDatabase } from "../../src/db/database.js";
-import { type LeaseLossReason, startHeartbeat } from "../../src/runs/lease.js";
+import { type HeartbeatOptions, type LeaseLossReason, startHeartbeat } from "../../src/runs/lease.js";
 import { cancelRun, claimNextRun, enqueueRun, getRun } from "../../src/runs/queue.repo.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { insertIncident } from "./support.js";
@@ -52,19 +52,18 @@ describe("startHeartbeat", () => {
     return { lost, onLost };
   };
 
+  /** w1's heartbeat on `run`: every 5 ms unless told otherwise. */
+  const beatOn = (
+    run: { id: number },
+    clock: ManualClock,
+    o: Pick<HeartbeatOptions, "onLost"> & Partial<HeartbeatOptions>,
+  ) => startHeartbeat({ db, runId: run.id, workerId: "w1", clock, leaseSeconds: LEASE, intervalMs: 5, ...o });
+
   it("renews the lease while the run is ours", async () => {
     const clock = new ManualClock();
     const run = await claimedRun(clock);
     const { onLost } = lossPromise();
-    const hb = startHeartbeat({
-      db,
-      runId: run.id,
-      workerId: "w1",
-      clock,
-      leaseSeconds: LEASE,
-      intervalMs: 5,
-      onLost,
-    });
+    const hb = beatOn(run, clock, { onLost });
     try {
       for (let i = 0; i < 3; i++) {
         const now = clock.advance(LEASE - 5);
@@ -84,15 +83,7 @@ describe("startHeartbeat", () => {
     const clock = new ManualClock();
     const run = await claimedRun(clock);
     const { lost, onLost } = lossPromise();
-    const hb = startHeartbeat({
-      db,
-      runId: run.id,
-      workerId: "w1",
-      clock,
-      leaseSeconds: LEASE,
-      intervalMs: 5,
-      onLost,
-    });
+    const hb = beatOn(run, clock, { onLost });
     try {
       await cancelRun(db, { runId: run.id, now: clock.now() });
       expect(await lost).toBe("lost");
@@ -106,15 +97,7 @@ describe("startHeartbeat", () => {
     const run = await claimedRun(clock);
     const reasons: LeaseLossReason[] = [];
     // A long interval: only confirm() beats during this test.
-    const hb = startHeartbeat({
-      db,
-      runId: run.id,
-      workerId: "w1",
-      clock,
-      leaseSeconds: LEASE,
-      intervalMs: 3_600_000,
-      onLost: (r) => reasons.push(r),
-    });
+    const hb = beatOn(run, clock, { intervalMs: 3_600_000, onLost: (r) => reasons.push(r) });
     try {
       const now = clock.advance(10);
       expect(await hb.confirm()).toBe(true);
@@ -136,16 +119,7 @@ describe("startHeartbeat", () => {
     const broken = openDatabase("postgres://postgres@127.0.0.1:1/none", { max: 1 });
     const errors: unknown[] = [];
     const { lost, onLost } = lossPromise();
-    const hb = startHeartbeat({
-      db: broken,
-      runId: run.id,
-      workerId: "w1",
-      clock,
-      leaseSeconds: LEASE,
-      intervalMs: 5,
-      onLost,
-      onError: (e) => errors.push(e),
-    });
+    const hb = beatOn(run, clock, { db: broken, onLost, onError: (e) => errors.push(e) });
     try {
       await vi.waitFor(() => expect(errors.length).toBeGreaterThan(0));
       clock.advance(LEASE);
