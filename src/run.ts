@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { serve } from "@hono/node-server";
 import type { Logger } from "pino";
+import { networkWarning } from "./agent/egress/warning.js";
 import { Metrics } from "./api/metrics.js";
 import { createApp } from "./app.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -41,6 +42,8 @@ export async function run(opts: RunOptions): Promise<void> {
   const db = openDatabase(config.databaseUrl);
   const applied = await migrateToLatest(db as never);
   if (applied.length) log.info({ migrations: applied }, "migrations applied");
+  const network = networkWarning(config.agent);
+  if (network) log.warn({ event: "agent_network_open" }, network);
 
   const pglite = config.databaseUrl.startsWith("pglite://");
   const wakeup = createRunWakeup({

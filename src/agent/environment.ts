@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { proxyEnv } from "./egress/forwarder.js";
 
 /** Everything the agent's environment is built from; nothing is read from `process.env`. */
 export interface AgentEnvInput {
@@ -17,6 +18,8 @@ export interface AgentEnvInput {
   opencodeConfigFile: string;
   /** KEY=value pairs from `agent.environmentFile` (LLM API keys). */
   agentEnv: Record<string, string>;
+  /** The run goes out through its egress proxy: the agent gets the proxy variables (they win). */
+  proxied?: boolean | undefined;
 }
 
 /** HOME and the XDG base dirs inside a per-run home. */
@@ -55,7 +58,10 @@ export const OPENCODE_FLAGS: Readonly<Record<string, string>> = {
  */
 const FORBIDDEN = /^(OPENCODE_(PERMISSION|CONFIG.*)|LD_.*|NODE_OPTIONS|BUN_OPTIONS)$/;
 
-/** The agent's whole environment: the service's PATH, a per-run home, HEALER_* and OPENCODE_* keys. */
+/**
+ * The agent's whole environment: the service's PATH, a per-run home, HEALER_* and OPENCODE_* keys, and
+ * behind the egress proxy its variables.
+ */
 export function buildAgentEnv(input: AgentEnvInput): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.agentEnv)) {
@@ -76,6 +82,7 @@ export function buildAgentEnv(input: AgentEnvInput): Record<string, string> {
     HEALER_PR_BODY_FILE: input.prBodyFile,
     OPENCODE_CONFIG: input.opencodeConfigFile,
     ...OPENCODE_FLAGS,
+    ...(input.proxied ? proxyEnv() : {}),
   };
 }
 

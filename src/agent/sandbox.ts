@@ -23,6 +23,11 @@ export interface SandboxOptions {
   readOnlyFiles?: string[] | undefined;
   /** Single files the agent fills in (the PR body): writable. */
   writableFiles?: string[] | undefined;
+  /**
+   * The run's egress proxy socket: when set, the sandbox gets its own network namespace (loopback
+   * only, no DNS) and this socket, read-only, is its one way out. Unset: the host's network.
+   */
+  egressSocket?: string | undefined;
 }
 
 type Kind = "file" | "dir" | "missing";
@@ -56,8 +61,9 @@ function hide(path: string): string[] {
  * every process the agent started, even the detached ones OpenCode's bash tool makes), a new session
  * (no terminal injection), the host root read-only (journalctl and systemctl status keep working),
  * fresh /dev, /proc and /tmp, the state dir, secrets, credentials and database socket hidden, and
- * only the worktree, the per-run home and the PR body file writable. The network stays: the model
- * may be remote.
+ * only the worktree, the per-run home and the PR body file writable. With an egress socket, its own
+ * network namespace too (only loopback, brought up by bwrap): the proxy behind the socket decides
+ * what the agent reaches. Without one, the host's network.
  */
 export function sandboxArgv(opts: SandboxOptions): string[] {
   const abs = (p: string) => resolve(p);
@@ -65,6 +71,7 @@ export function sandboxArgv(opts: SandboxOptions): string[] {
   const home = abs(opts.home);
   const stateDir = abs(opts.stateDir);
   const argv = ["--unshare-pid", "--die-with-parent", "--new-session"];
+  if (opts.egressSocket !== undefined) argv.push("--unshare-net");
   argv.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
   // The private /tmp would also hide a program the command line names there (a checkout under
   // /tmp): its folder stays visible, read-only. Bound before the state dir is hidden, so a state
@@ -80,6 +87,12 @@ export function sandboxArgv(opts: SandboxOptions): string[] {
   if (kind(dotGit) === "file") argv.push("--ro-bind", dotGit, dotGit);
   for (const f of opts.readOnlyFiles ?? []) if (kind(f) === "file") argv.push("--ro-bind", abs(f), abs(f));
   for (const f of opts.writableFiles ?? []) if (kind(f) === "file") argv.push("--bind", abs(f), abs(f));
+  if (opts.egressSocket !== undefined) {
+    const sock = abs(opts.egressSocket);
+    if (kind(sock) === "missing")
+      throw new SandboxError("egress_socket_missing", `no egress socket at ${sock}`);
+    argv.push("--ro-bind", sock, sock);
+  }
   // Secrets last, so a secret inside a bound dir is covered too. One already inside the hidden state
   // dir (and not re-exposed) needs nothing: bwrap would have to create a mount point for it.
   const exposed = [worktree, home, ...(opts.mirrorDir ? [abs(opts.mirrorDir)] : [])];
@@ -118,7 +131,7 @@ export function programDirsUnderTmp(argv: string[], stateDir: string): string[] 
 /** Errors the sandbox setup can raise. */
 export class SandboxError extends Error {
   constructor(
-    readonly code: "sandbox_overlap",
+    readonly code: "sandbox_overlap" | "egress_socket_missing",
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -3,10 +3,13 @@ import { once } from "node:events";
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import type { ConfigFile } from "../config/schema.js";
 import { agentArgs, runFiles } from "./args.js";
+import { forwarderArgv } from "./egress/forwarder.js";
+import type { Refusal } from "./egress/proxy.js";
+import { type RunEgress, startRunEgress } from "./egress/run-egress.js";
 import { buildAgentEnv, prepareAgentHome } from "./environment.js";
 import { type AgentStats, EventCollector } from "./events.js";
 import { buildOpencodeConfig } from "./opencode-config.js";
-import { mirrorDirOf, sandboxArgv } from "./sandbox.js";
+import { mirrorDirOf, type SandboxOptions, sandboxArgv } from "./sandbox.js";
 
 /** The `agent` config section plus what the sandbox needs from the rest of the config. */
 export type AgentConfig = ConfigFile["agent"] & {
@@ -54,6 +57,8 @@ export interface AgentResult {
   ended: "exited" | "timeout" | "idle_timeout" | "aborted";
   stats: AgentStats;
   logPath: string;
+  /** Destinations the run's egress proxy refused, with counts (empty on the host's network). */
+  egressRefused: Refusal[];
 }
 
 /** Errors that keep the agent from starting at all. */
@@ -70,8 +75,18 @@ export class AgentError extends Error {
 
 type Ended = AgentResult["ended"];
 
+/** What `prepare` decided: the agent's command line and environment, and its sandbox unless configured off. */
+interface Plan {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  /** The effective per-run OpenCode config: the egress allowlist reads the model's endpoints from it. */
+  opencode: Record<string, unknown>;
+  sandbox?: Omit<SandboxOptions, "command" | "args" | "egressSocket">;
+}
+
 /** Writes the run's files and returns the command line to start, sandboxed unless configured off. */
-function prepare(spec: AgentSpec): { command: string; args: string[]; env: Record<string, string> } {
+function prepare(spec: AgentSpec): Plan {
   const files = runFiles(spec.runDir);
   const cfg = spec.config;
   mkdirSync(spec.runDir, { recursive: true, mode: 0o700 });
@@ -104,6 +119,7 @@ function prepare(spec: AgentSpec): { command: string; args: string[]; env: Recor
     },
     spec.extraArgs,
   );
+  const sandboxed = cfg.sandbox !== "none";
   const env = buildAgentEnv({
     servicePath: spec.servicePath,
     home: files.home,
@@ -115,28 +131,47 @@ function prepare(spec: AgentSpec): { command: string; args: string[]; env: Recor
     prBodyFile: files.prBody,
     opencodeConfigFile: files.opencodeConfig,
     agentEnv: spec.agentEnv,
+    proxied: sandboxed && cfg.network === "allowlist",
   });
-  if (cfg.sandbox === "none") {
+  if (!sandboxed) {
     const warn = spec.onWarning ?? ((m: string) => process.emitWarning(m, { code: "HEALER_NO_SANDBOX" }));
     warn(
-      `agent.sandbox is "none": run ${spec.runId} runs unsandboxed; it can read every secret the service can, and processes it detaches survive a kill`,
+      `agent.sandbox is "none": run ${spec.runId} runs unsandboxed; it can read every secret the service can, reach every address the host can, and processes it detaches survive a kill`,
     );
-    return { command: cfg.command, args, env };
+    return { command: cfg.command, args, env, opencode };
   }
-  const bwrapArgs = sandboxArgv({
+  return {
     command: cfg.command,
     args,
-    worktree: spec.worktree,
-    home: files.home,
-    stateDir: cfg.stateDir,
-    mirrorDir: cfg.mirrorDir ?? mirrorDirOf(spec.worktree),
-    hidePaths: cfg.secretPaths,
-    credentialsDir: cfg.credentialsDir,
-    dbSocketDir: cfg.dbSocketDir ?? "/run/postgresql",
-    readOnlyFiles: [files.prompt, files.context, files.opencodeConfig],
-    writableFiles: [files.prBody],
-  });
-  return { command: "bwrap", args: bwrapArgs, env };
+    env,
+    opencode,
+    sandbox: {
+      worktree: spec.worktree,
+      home: files.home,
+      stateDir: cfg.stateDir,
+      mirrorDir: cfg.mirrorDir ?? mirrorDirOf(spec.worktree),
+      hidePaths: cfg.secretPaths,
+      credentialsDir: cfg.credentialsDir,
+      dbSocketDir: cfg.dbSocketDir ?? "/run/postgresql",
+      readOnlyFiles: [files.prompt, files.context, files.opencodeConfig],
+      writableFiles: [files.prBody],
+    },
+  };
+}
+
+/**
+ * The command line to spawn: bwrap around the agent, and with an egress proxy also the forwarder
+ * (started first, by the service's own node) that gives the agent its proxy on the sandbox's loopback.
+ */
+function launch(plan: Plan, egress: RunEgress | undefined): { command: string; args: string[] } {
+  if (plan.sandbox === undefined) return { command: plan.command, args: plan.args };
+  const inner = egress
+    ? forwarderArgv(process.execPath, egress.socketPath, plan.command, plan.args)
+    : { command: plan.command, args: plan.args };
+  return {
+    command: "bwrap",
+    args: sandboxArgv({ ...plan.sandbox, ...inner, egressSocket: egress?.socketPath }),
+  };
 }
 
 /** Seconds as a timer delay; Node fires longer delays than 2^31-1 ms at once. */
@@ -159,17 +194,44 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
  */
 export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
   const files = runFiles(spec.runDir);
-  const { command, args, env } = prepare(spec);
+  const plan = prepare(spec);
   const log = createWriteStream(files.log, { flags: "a", mode: 0o600 });
+  const note = (line: string) => log.write(`# homelab-healer: ${line}\n`);
   const collector = new EventCollector();
-  log.write(`# homelab-healer: agent start ${new Date().toISOString()} run ${spec.runId}\n`);
-  const finish = async (r: Omit<AgentResult, "stats" | "logPath">): Promise<AgentResult> => {
+  note(`agent start ${new Date().toISOString()} run ${spec.runId}`);
+  let egress: RunEgress | undefined;
+  const finish = async (
+    r: Omit<AgentResult, "stats" | "logPath" | "egressRefused">,
+  ): Promise<AgentResult> => {
+    await egress?.proxy.close();
+    const egressRefused = egress?.proxy.refusals() ?? [];
+    for (const x of egressRefused) note(`egress refused ${x.destination} ${x.count} time(s)`);
     log.write(`\n# homelab-healer: agent ${r.ended} exit=${r.exitCode} signal=${r.signal}\n`);
     log.end();
     await once(log, "close");
-    return { ...r, stats: collector.end(), logPath: files.log };
+    return { ...r, stats: collector.end(), logPath: files.log, egressRefused };
   };
   if (spec.signal.aborted) return finish({ exitCode: null, signal: null, ended: "aborted" });
+  let command: string;
+  let args: string[];
+  try {
+    if (plan.sandbox !== undefined && spec.config.network === "allowlist") {
+      egress = await startRunEgress({
+        runDir: spec.runDir,
+        opencodeConfig: plan.opencode,
+        agentEnv: spec.agentEnv,
+        allowedHosts: spec.config.allowedHosts,
+        note,
+      });
+      note(`egress: own network namespace; allowed ${egress.allowlist.join(", ") || "nothing"}`);
+    }
+    ({ command, args } = launch(plan, egress));
+  } catch (e) {
+    // Nothing started: the proxy (if any) closes and the log says so before the error goes up.
+    await finish({ exitCode: null, signal: null, ended: "exited" });
+    throw e;
+  }
+  const env = plan.env;
 
   const child = spawn(command, args, {
     cwd: spec.worktree,

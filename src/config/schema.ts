@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseHostPattern } from "../agent/egress/allowlist.js";
 
 /** Seconds, as every duration in the config. */
 const seconds = z.number().int().nonnegative();
@@ -44,6 +45,12 @@ const regex = z.string().refine(
   },
   { message: "not a valid regular expression" },
 );
+
+/** An `agent.allowedHosts` entry: `host[:port]`, `*.domain`, `host:*`, `[v6]:port`. */
+const hostPattern = z.string().superRefine((v, ctx) => {
+  const p = parseHostPattern(v);
+  if (typeof p === "string") ctx.addIssue({ code: "custom", message: p });
+});
 
 const ignoreRule = z
   .object({ service: regex.optional(), alertName: regex.optional(), message: regex.optional() })
@@ -126,6 +133,9 @@ export const configSchema = z
         maxRunsPerDay: seconds.default(20),
         allowedCommands: z.array(z.string().min(1)).default(DEFAULT_ALLOWED_COMMANDS),
         sandbox: z.enum(["bubblewrap", "none"]).default("bubblewrap"),
+        // allowlist: own network namespace, out only through the run's proxy; host: the host's network.
+        network: z.enum(["allowlist", "host"]).default("allowlist"),
+        allowedHosts: z.array(hostPattern).default([]),
       })
       .strict()
       .prefault({}),

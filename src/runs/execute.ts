@@ -16,6 +16,7 @@ import { checkChange } from "../forge/guard.js";
 import { getIncident } from "../incidents/incidents.repo.js";
 import { agentTurn } from "./agent-turn.js";
 import { gatherContext } from "./context.js";
+import { RefusalTally, recordEgressRefusals } from "./egress-events.js";
 import type { Finish } from "./finish.js";
 import type { Heartbeat } from "./lease.js";
 import { readPrBody } from "./pr-body.js";
@@ -124,13 +125,29 @@ function agentFailed(r: AgentResult, stats: Record<string, unknown>): StepResult
   };
 }
 
-/** Worktree, agent, guard, validation (with one more turn), commit. */
+/** Worktree, agent, guard, validation (with one more turn), commit; then the run's egress refusals. */
 async function prepare(
   deps: WorkerDeps,
   run: Run,
   incident: Incident,
   p: Paths,
   signal: AbortSignal,
+): Promise<Prepared | StepResult> {
+  const refused = new RefusalTally();
+  try {
+    return await prepareChange(deps, run, incident, p, signal, refused);
+  } finally {
+    await recordEgressRefusals(deps, run, refused);
+  }
+}
+
+async function prepareChange(
+  deps: WorkerDeps,
+  run: Run,
+  incident: Incident,
+  p: Paths,
+  signal: AbortSignal,
+  refused: RefusalTally,
 ): Promise<Prepared | StepResult> {
   const { config } = deps;
   const wt = await createWorktree(
@@ -143,6 +160,7 @@ async function prepare(
   const prBodyFile = runFiles(p.runDir).prBody;
   const turn = { worktree: wt.path, runDir: p.runDir, prBodyFile, signal };
   let result = await agentTurn(deps, run, context, turn);
+  refused.add(result.egressRefused);
   if (signal.aborted) return { kind: "aborted" };
   const stats: Record<string, unknown> = { ...result.stats };
   if (result.exitCode !== 0) return agentFailed(result, stats);
@@ -167,6 +185,7 @@ async function prepare(
   if (check.result === "failed" && !signal.aborted) {
     // One more turn with the validation output, then judge again.
     result = await agentTurn(deps, run, context, { ...turn, validationOutput: check.output });
+    refused.add(result.egressRefused);
     if (signal.aborted) return { kind: "aborted" };
     stats.secondTurn = result.stats;
     if (result.exitCode !== 0) return agentFailed(result, stats);

@@ -2,7 +2,9 @@
 // A scripted agent for fast tests: `node script-agent.mjs <mode> [args…]`, cwd = the worktree.
 // It follows the agent contract (HEALER_* env, PR body file) and nothing else. Dependency-free.
 import { spawn } from "node:child_process";
+import { lookup } from "node:dns/promises";
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 
 const [mode = "change", ...rest] = process.argv.slice(2);
@@ -58,6 +60,57 @@ function canWrite(dir) {
   }
 }
 
+/** One network probe from inside the sandbox: "connected", an HTTP status line, or the error code. */
+function netProbe(p) {
+  return new Promise((ok) => {
+    const proxy = new URL(process.env.HTTP_PROXY ?? "http://127.0.0.1:1");
+    const target =
+      p.kind === "tcp" ? { host: p.host, port: p.port } : { host: proxy.hostname, port: Number(proxy.port) };
+    if (p.kind === "dns") {
+      lookup(p.name).then(
+        (a) => ok(`resolved ${a.address}`),
+        (e) => ok(e.code ?? String(e)),
+      );
+      return;
+    }
+    const s = connect(target);
+    const timer = setTimeout(() => {
+      s.destroy();
+      ok("timeout");
+    }, 5000);
+    s.on("error", (e) => {
+      clearTimeout(timer);
+      ok(e.code ?? String(e));
+    });
+    s.on("connect", () => {
+      if (p.kind === "tcp") {
+        clearTimeout(timer);
+        s.destroy();
+        ok("connected");
+        return;
+      }
+      s.write(
+        p.kind === "connect"
+          ? `CONNECT ${p.authority} HTTP/1.1\r\nHost: ${p.authority}\r\n\r\n`
+          : `GET ${p.url} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      let got = "";
+      const done = () => {
+        clearTimeout(timer);
+        s.destroy();
+        const [head = "", body = ""] = got.split("\r\n\r\n");
+        ok(`${head.split("\r\n")[0]} ${p.kind === "http" ? body : ""}`.trim());
+      };
+      // A tunnel stays open after its answer; a plain request ends with the response.
+      s.on("data", (d) => {
+        got += d;
+        if (p.kind === "connect" && got.includes("\r\n\r\n")) done();
+      });
+      s.on("end", done);
+    });
+  });
+}
+
 const modes = {
   change,
   "no-change": () => say("step_finish", { part: { reason: "stop" } }),
@@ -90,6 +143,14 @@ const modes = {
     const writable = Object.fromEntries(paths.map((p) => [p, canWrite(p)]));
     writeFileSync(join(cwd, outFile), JSON.stringify({ env: process.env, results, writable }, null, 2));
     console.log("leak-check done");
+  },
+  // argv: <out file in cwd> <probes as JSON>; writes {probe label: result}.
+  "net-probe": async () => {
+    const [outFile = "net.json", probes = "[]"] = rest;
+    const results = {};
+    for (const p of JSON.parse(probes)) results[p.label] = await netProbe(p);
+    writeFileSync(join(cwd, outFile), JSON.stringify({ env: process.env, results }, null, 2));
+    console.log("net-probe done");
   },
   slow: async () => {
     const n = Number(rest[0] ?? 3);
