@@ -70,7 +70,7 @@ export function markdown(r: BenchResults): string {
     const a = r.agentStart;
     out.push("");
     out.push(
-      `Decision to act → agent start (bubblewrap lane, ${a.samples} samples): median ${a.medianMs} ms, max ${a.maxMs} ms (${a.all.join(", ")}).`,
+      `Decision to act → agent start (bubblewrap lane, agent.network ${a.network ?? "allowlist"}, ${a.samples} samples): median ${a.medianMs} ms, max ${a.maxMs} ms (${a.all.join(", ")}).`,
     );
   }
   if (r.notes.length) {

@@ -34,6 +34,10 @@ const { values: args } = parseArgs({
     "no-save": { type: "boolean", default: false },
     /** Run the sources with the tsx loader instead of building (faster start, more RSS). */
     tsx: { type: "boolean", default: false },
+    /** Only the decision → agent start latency (no throughput runs, no storm). */
+    "agent-start": { type: "boolean", default: false },
+    /** agent.network for the agent-start runs: allowlist (default: the egress proxy) or host. */
+    "agent-network": { type: "string", default: "allowlist" },
   },
 });
 const seconds = args.quick ? 3 : Number(args.seconds);
@@ -128,7 +132,12 @@ async function stormAndAgent(dir: string, results: BenchResults): Promise<void> 
     stateDir,
     extra: {
       repo: { url: remote.url, branch: "main" },
-      agent: { command: process.execPath, args: [STAMP_AGENT], maxRunsPerDay: 50 },
+      agent: {
+        command: process.execPath,
+        args: [STAMP_AGENT],
+        maxRunsPerDay: 50,
+        network: args["agent-network"],
+      },
       triage: { settleSeconds: 0 },
     },
   });
@@ -136,21 +145,22 @@ async function stormAndAgent(dir: string, results: BenchResults): Promise<void> 
     startService(config, { logFile: join(dir, "healer.log"), ...(builtMain ? { main: builtMain } : {}) }),
     (s) => s.stop(),
   );
-  log(`storm: ${stormAlerts} alerts of one fingerprint`);
-  results.storm = await storm(svc, bdb.db, {
-    token: TOKEN,
-    alerts: stormAlerts,
-    connections,
-    seconds: args.quick ? 20 : Number(args["storm-seconds"]),
-  });
-  await waitRunsIdle(bdb.db, 60_000);
-  results.storm.runs = Number((await bdb.db.selectFrom("runs").select("id").execute()).length);
+  if (!args["agent-start"]) {
+    log(`storm: ${stormAlerts} alerts of one fingerprint`);
+    results.storm = await storm(svc, bdb.db, {
+      token: TOKEN,
+      alerts: stormAlerts,
+      connections,
+      seconds: args.quick ? 20 : Number(args["storm-seconds"]),
+    });
+    await waitRunsIdle(bdb.db, 60_000);
+    results.storm.runs = Number((await bdb.db.selectFrom("runs").select("id").execute()).length);
+  }
   log(`decision → agent start, ${args.samples} samples`);
-  results.agentStart = await agentStartLatency(svc, bdb.db, {
-    token: TOKEN,
-    stateDir,
-    samples: Number(args.samples),
-  });
+  results.agentStart = {
+    ...(await agentStartLatency(svc, bdb.db, { token: TOKEN, stateDir, samples: Number(args.samples) })),
+    network: args["agent-network"],
+  };
 }
 
 async function alertRows(bdb: BenchDatabase): Promise<number> {
@@ -211,9 +221,11 @@ async function main(): Promise<number> {
       log("building the service (tsc -p tsconfig.build.json → bench/.build/dist)");
       builtMain = buildService();
     }
-    mkdirSync(join(dir, "throughput"));
-    await throughput(join(dir, "throughput"), results);
-    await cleanupAll();
+    if (!args["agent-start"]) {
+      mkdirSync(join(dir, "throughput"));
+      await throughput(join(dir, "throughput"), results);
+      await cleanupAll();
+    }
     mkdirSync(join(dir, "storm"));
     await stormAndAgent(join(dir, "storm"), results);
   } finally {

@@ -73,6 +73,8 @@ export interface AgentStartResult {
   medianMs: number;
   maxMs: number;
   all: number[];
+  /** agent.network of the lane measured (allowlist: own network namespace and the egress proxy). */
+  network?: string;
 }
 
 /** Ms from the decision to act on `incidentId` to its agent's start stamp, once the agent has run. */
