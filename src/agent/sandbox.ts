@@ -28,7 +28,16 @@ export interface SandboxOptions {
    * only, no DNS) and this socket, read-only, is its one way out. Unset: the host's network.
    */
   egressSocket?: string | undefined;
+  /** With an egress socket: host resolver sockets to hide; default `RESOLVER_SOCKET_DIRS`. */
+  resolverDirs?: string[] | undefined;
 }
+
+/**
+ * Sockets through which the host would resolve names for the sandbox: nscd (NixOS enables it; glibc's
+ * getaddrinfo asks it first, so `getent hosts <secret>.attacker.example` would leave as a DNS query)
+ * and systemd-resolved's varlink socket. A network namespace does not cover filesystem sockets.
+ */
+export const RESOLVER_SOCKET_DIRS = ["/run/nscd", "/var/run/nscd", "/run/systemd/resolve"];
 
 type Kind = "file" | "dir" | "missing";
 
@@ -92,6 +101,8 @@ export function sandboxArgv(opts: SandboxOptions): string[] {
     if (kind(sock) === "missing")
       throw new SandboxError("egress_socket_missing", `no egress socket at ${sock}`);
     argv.push("--ro-bind", sock, sock);
+    for (const dir of opts.resolverDirs ?? RESOLVER_SOCKET_DIRS)
+      if (kind(dir) === "dir") argv.push("--tmpfs", dir);
   }
   // Secrets last, so a secret inside a bound dir is covered too. One already inside the hidden state
   // dir (and not re-exposed) needs nothing: bwrap would have to create a mount point for it.

@@ -1,9 +1,10 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { sandboxArgv } from "../../src/agent/sandbox.js";
 import { runAgent } from "../../src/agent/spawn.js";
 import { HAS_BWRAP, type Lab, makeLab, scriptSpec } from "./helpers.js";
 
@@ -61,6 +62,36 @@ beforeEach(() => {
   allowed.connections = 0;
 });
 afterEach(() => lab.cleanup());
+
+describe("sandboxArgv with an egress socket", () => {
+  it("unshares the network and binds the socket read-only; without one, keeps the host's network", () => {
+    const sock = join(lab.runDir, "egress.sock");
+    mkdirSync(lab.runDir, { recursive: true });
+    writeFileSync(sock, "");
+    const base = {
+      command: "opencode",
+      args: ["run"],
+      worktree: lab.worktree,
+      home: join(lab.runDir, "home"),
+      stateDir: lab.stateDir,
+      hidePaths: [],
+    };
+    const nscd = join(lab.root, "nscd");
+    mkdirSync(nscd);
+    const argv = sandboxArgv({ ...base, egressSocket: sock, resolverDirs: [nscd, join(lab.root, "absent")] });
+    expect(argv).toContain("--unshare-net");
+    // The host's resolver sockets would answer names for the sandbox: hidden.
+    expect(argv.join(" ")).toContain(`--tmpfs ${nscd}`);
+    expect(argv).not.toContain(join(lab.root, "absent"));
+    const bind = argv.findIndex((a, i) => a === "--ro-bind" && argv[i + 1] === sock && argv[i + 2] === sock);
+    // After the state dir (which holds the run dir) is hidden, or the bind would be covered.
+    expect(bind).toBeGreaterThan(argv.indexOf(lab.stateDir));
+    expect(sandboxArgv(base)).not.toContain("--unshare-net");
+    expect(() => sandboxArgv({ ...base, egressSocket: join(lab.runDir, "gone.sock") })).toThrow(
+      expect.objectContaining({ code: "egress_socket_missing" }),
+    );
+  });
+});
 
 describe.runIf(HAS_BWRAP)("the agent's network in the sandbox (agent.network allowlist)", () => {
   it("goes out only through the run's proxy, to allowed destinations; everything else is refused and counted", {
