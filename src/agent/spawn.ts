@@ -205,6 +205,7 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
   ): Promise<AgentResult> => {
     await egress?.proxy.close();
     const egressRefused = egress?.proxy.refusals() ?? [];
+    if (egressRefused.length > 0) log.write("\n");
     for (const x of egressRefused) note(`egress refused ${x.destination} ${x.count} time(s)`);
     log.write(`\n# homelab-healer: agent ${r.ended} exit=${r.exitCode} signal=${r.signal}\n`);
     log.end();
