@@ -3,7 +3,6 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
-import { namePreparedStatements } from "./prepared.js";
 import type { Database } from "./tables.js";
 
 export type Db = Kysely<Database>;
@@ -24,13 +23,9 @@ export function openDatabase(url: string, opts: { max?: number } = {}): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
-    // Prepared statements (prepared.ts) skip the parse, not the plan: a generic plan made while a
-    // table was small stays a sequential scan after it has grown, until the next ANALYZE.
-    options: "-c plan_cache_mode=force_custom_plan",
   });
   // An idle client's error (server restart) must not crash the process: the next query reconnects.
   pool.on("error", () => {});
-  namePreparedStatements(pool);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
