@@ -7,6 +7,17 @@ import type { Database } from "./tables.js";
 
 export type Db = Kysely<Database>;
 
+const pools = new WeakMap<Db, pg.Pool>();
+
+/**
+ * The pg pool behind a PostgreSQL database (none for PGlite), for the few statements worth sending
+ * by name (pg's `{ name, text, values }`: parsed and planned once per connection). Kysely sends
+ * every statement unnamed.
+ */
+export function poolOf(db: Db): pg.Pool | undefined {
+  return pools.get(db);
+}
+
 // bigint (int8) and bigserial ids as numbers, not strings: ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
@@ -26,7 +37,9 @@ export function openDatabase(url: string, opts: { max?: number } = {}): Db {
   });
   // An idle client's error (server restart) must not crash the process: the next query reconnects.
   pool.on("error", () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
 }
 
 /** True when the database answers a trivial query. */

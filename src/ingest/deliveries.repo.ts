@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely, type Transaction } from "kysely";
+import { type Db, poolOf } from "../db/database.js";
 import { cleanText, jsonForPg } from "../db/sanitize.js";
 import type { Database } from "../db/tables.js";
 import type { NormalizedAlert } from "./types.js";
@@ -193,32 +194,7 @@ GROUP BY d.i, d.id
 ORDER BY d.i`;
 
 /** Stores a batch of deliveries, their new alerts and what those do to incidents (see STORE_BATCH). */
-export async function storeBatch(db: Q, batch: BatchInput): Promise<StoredDelivery[]> {
-  const deliveries = batch.deliveries.map((d, i) => ({
-    i,
-    source: d.source,
-    received_at: d.receivedAt.toISOString(),
-    content_type: d.contentType,
-    remote_addr: d.remoteAddr,
-    body: d.body,
-    body_bytes: d.bodyBytes,
-    alert_count: d.alertCount,
-  }));
-  const alerts = batch.alerts.map(({ delivery, alert: a }) => ({
-    i: delivery,
-    source: a.source,
-    fingerprint: a.fingerprint,
-    idempotency_key: a.idempotencyKey,
-    status: a.status,
-    name: a.name,
-    service: a.service,
-    host: a.host,
-    severity: a.severity,
-    summary: a.summary,
-    details: a.details,
-    labels: a.labels,
-    starts_at: a.startsAt && !Number.isNaN(a.startsAt.getTime()) ? a.startsAt.toISOString() : null,
-  }));
+export async function storeBatch(db: Db, batch: BatchInput): Promise<StoredDelivery[]> {
   const problems = batch.problems.map((p) => ({
     fingerprint: p.fingerprint,
     source: p.source,
@@ -229,9 +205,87 @@ export async function storeBatch(db: Q, batch: BatchInput): Promise<StoredDelive
     severity: p.severity,
     created_message: p.createdMessage,
   }));
-  const params = [jsonForPg(deliveries), jsonForPg(alerts), jsonForPg(problems), batch.now.toISOString()];
-  const r = await db.executeQuery<StoredDelivery>(CompiledQuery.raw(STORE_BATCH, params));
-  return r.rows.map((row) => ({ id: Number(row.id), inserted: row.inserted }));
+  const params = [deliveriesJson(batch), alertsJson(batch), jsonForPg(problems), batch.now.toISOString()];
+  return run<StoredDelivery>(db, "store_batch", STORE_BATCH, params);
+}
+
+/**
+ * A batch whose every alert is known stored (`StoredKeys`): the same outcome as STORE_BATCH, for
+ * less. The deliveries go in with all their alerts counted duplicates, and the live incidents of
+ * their fingerprints are seen now (when a second old, as above).
+ */
+const STORE_REPEATS = `
+WITH delivery_in AS MATERIALIZED (
+  SELECT d.*, nextval(pg_get_serial_sequence('deliveries', 'id')) AS id
+  FROM (SELECT * FROM json_to_recordset($1::json) AS x(i int, source text, received_at timestamptz,
+          content_type text, remote_addr text, body text, body_bytes int, alert_count int)
+        ORDER BY i) d
+),
+seen AS (
+  UPDATE incidents SET last_seen_at = greatest(last_seen_at, $3::timestamptz)
+  WHERE fingerprint IN (SELECT fingerprint FROM json_to_recordset($2::json) AS a(fingerprint text))
+    AND state NOT IN ('resolved', 'dismissed')
+    AND last_seen_at <= $3::timestamptz - interval '1 second'
+),
+stored_deliveries AS (
+  INSERT INTO deliveries (id, source, received_at, content_type, remote_addr, body, body_bytes,
+                          alert_count, duplicate_alerts)
+  SELECT id, source, received_at, content_type, remote_addr, body, body_bytes, alert_count, alert_count
+  FROM delivery_in
+)
+SELECT id, '[]'::json AS inserted FROM delivery_in ORDER BY i`;
+
+/** Stores a batch of known repeats (see STORE_REPEATS). */
+export async function storeRepeats(db: Db, batch: Omit<BatchInput, "problems">): Promise<StoredDelivery[]> {
+  const params = [deliveriesJson(batch), alertsJson(batch), batch.now.toISOString()];
+  return run<StoredDelivery>(db, "store_repeats", STORE_REPEATS, params);
+}
+
+function deliveriesJson(batch: Pick<BatchInput, "deliveries">): string {
+  return jsonForPg(
+    batch.deliveries.map((d, i) => ({
+      i,
+      source: d.source,
+      received_at: d.receivedAt.toISOString(),
+      content_type: d.contentType,
+      remote_addr: d.remoteAddr,
+      body: d.body,
+      body_bytes: d.bodyBytes,
+      alert_count: d.alertCount,
+    })),
+  );
+}
+
+function alertsJson(batch: Pick<BatchInput, "alerts">): string {
+  return jsonForPg(
+    batch.alerts.map(({ delivery, alert: a }) => ({
+      i: delivery,
+      source: a.source,
+      fingerprint: a.fingerprint,
+      idempotency_key: a.idempotencyKey,
+      status: a.status,
+      name: a.name,
+      service: a.service,
+      host: a.host,
+      severity: a.severity,
+      summary: a.summary,
+      details: a.details,
+      labels: a.labels,
+      starts_at: a.startsAt && !Number.isNaN(a.startsAt.getTime()) ? a.startsAt.toISOString() : null,
+    })),
+  );
+}
+
+/**
+ * Runs one of the statements above. On PostgreSQL it goes by name, so each connection parses and
+ * plans it once and then only binds and runs it: planning these statements is about half of the
+ * server's work for a small batch, and their plan cannot depend on the values (the lists travel as
+ * JSON, whose row count the planner does not know anyway). PGlite runs it unnamed.
+ */
+async function run<R>(db: Db, name: string, text: string, values: unknown[]): Promise<R[]> {
+  const pool = poolOf(db);
+  if (pool) return (await pool.query({ name, text, values })).rows as R[];
+  return (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
 }
 
 /**

@@ -5,6 +5,7 @@ import { insertDelivery, isWriteConflict } from "./deliveries.repo.js";
 import { groupCommit } from "./group-commit.js";
 import { parseDelivery } from "./parsers.js";
 import { persist, type Stored, type StoreItem } from "./persist.js";
+import { StoredKeys } from "./stored-keys.js";
 
 export interface IngestRequest {
   source: Source;
@@ -46,9 +47,10 @@ export interface IngesterOptions {
  * stored, with the reason.
  */
 export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): Ingester {
+  const known = new StoredKeys();
   const commit = groupCommit<StoreItem, Stored>(
     {
-      store: (items) => persist(deps.db, items),
+      store: (items) => persist(deps.db, items, known),
       after: (_items, results) => judgeTouched(deps, results),
     },
     {

@@ -4,6 +4,7 @@ import { type Db, openDatabase } from "../../src/db/database.js";
 import { isWriteConflict } from "../../src/ingest/deliveries.repo.js";
 import { parseDelivery } from "../../src/ingest/parsers.js";
 import { persist, type StoreItem } from "../../src/ingest/persist.js";
+import { StoredKeys } from "../../src/ingest/stored-keys.js";
 import { createTestApp, type TestApp } from "../support/app.js";
 
 let h: TestApp | undefined;
@@ -38,6 +39,7 @@ function item(app: TestApp, keys: string[], status: "firing" | "resolved" = "fir
 
 const alertCount = async (app: TestApp) =>
   (await app.t.db.selectFrom("alerts").select("idempotency_key").orderBy("id").execute()).length;
+const keysOf = (it: StoreItem) => it.alerts.map((a) => a.idempotencyKey);
 
 describe("persist: one statement per batch", () => {
   it("a repeat of a stored key is a duplicate, counted on its delivery", async () => {
@@ -94,19 +96,6 @@ describe("persist: one statement per batch", () => {
     expect(alerts.map((a) => a.incident_id)).toEqual([null, incident.id, incident.id]);
   });
 
-  it("writes nothing of a batch that fails", async () => {
-    const app = await setup();
-    // The alerts insert fails inside the statement (after the deliveries' ids were drawn).
-    await sql`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'refused by the test'; END $$`.execute(app.t.db);
-    await sql`CREATE TRIGGER refuse BEFORE INSERT ON alerts FOR EACH ROW EXECUTE FUNCTION refuse()`.execute(
-      app.t.db,
-    );
-    await expect(persist(app.t.db, [item(app, ["k1"])])).rejects.toThrow(/refused by the test/);
-    expect(await app.t.db.selectFrom("deliveries").select("id").execute()).toEqual([]);
-    expect(await app.t.db.selectFrom("incidents").select("id").execute()).toEqual([]);
-  });
-
   it("two instances storing the same alerts at once count each once, on one incident", async () => {
     const app = await setup();
     // Two pools are two instances: their statements run concurrently on the server.
@@ -138,5 +127,80 @@ describe("persist: one statement per batch", () => {
       .where("kind", "=", "created")
       .execute();
     expect(created).toHaveLength(1);
+  });
+});
+
+describe("persist with the keys this process saw committed", () => {
+  it("learns the keys of a committed batch; a repeat of one is a duplicate", async () => {
+    const app = await setup();
+    const known = new StoredKeys();
+    const one = item(app, ["k1", "k2"]);
+    const [first] = await persist(app.t.db, [one], known);
+    expect(first).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect(keysOf(one).every((k) => known.has(k))).toBe(true);
+    const [again] = await persist(app.t.db, [item(app, ["k2", "k3"])], known);
+    expect(again).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect(await alertCount(app)).toBe(3);
+    const deliveries = await app.t.db
+      .selectFrom("deliveries")
+      .select("duplicate_alerts")
+      .orderBy("id")
+      .execute();
+    expect(deliveries.map((d) => d.duplicate_alerts)).toEqual([0, 1]);
+  });
+
+  it("does not look a known key up: it is taken as stored", async () => {
+    const app = await setup();
+    // Told (wrongly, for this test) that k9 is stored: it is counted a duplicate, never inserted.
+    const it9 = item(app, ["k9"]);
+    const known = new StoredKeys();
+    known.add(keysOf(it9));
+    const [r] = await persist(app.t.db, [it9], known);
+    expect(r).toMatchObject({ accepted: 0, duplicates: 1, touched: [] });
+    expect(await alertCount(app)).toBe(0);
+  });
+
+  it("a hit does not renew a key: it is checked against the table again after the time to live", async () => {
+    const app = await setup();
+    let now = 0;
+    const known = new StoredKeys({ max: 100, ttlMs: 1_000, now: () => now });
+    const one = item(app, ["k1"]);
+    await persist(app.t.db, [one], known);
+    now = 900;
+    expect(await persist(app.t.db, [item(app, ["k1"])], known)).toMatchObject([{ duplicates: 1 }]);
+    now = 1_100;
+    expect(keysOf(one).some((k) => known.has(k))).toBe(false);
+    // Looked up again: still stored, so still a duplicate, and learned again.
+    expect(await persist(app.t.db, [item(app, ["k1"])], known)).toMatchObject([{ duplicates: 1 }]);
+    expect(keysOf(one).every((k) => known.has(k))).toBe(true);
+  });
+
+  it("learns nothing from a batch that rolled back", async () => {
+    const app = await setup();
+    const known = new StoredKeys();
+    // The alerts insert fails inside the statement (after the deliveries' ids were drawn).
+    await sql`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'refused by the test'; END $$`.execute(app.t.db);
+    await sql`CREATE TRIGGER refuse BEFORE INSERT ON alerts FOR EACH ROW EXECUTE FUNCTION refuse()`.execute(
+      app.t.db,
+    );
+    const bad = item(app, ["k1"]);
+    await expect(persist(app.t.db, [bad], known)).rejects.toThrow(/refused by the test/);
+    expect(keysOf(bad).some((k) => known.has(k))).toBe(false);
+    expect(known.size).toBe(0);
+    expect(await app.t.db.selectFrom("deliveries").select("id").execute()).toEqual([]);
+  });
+});
+
+describe("the batch statement on PostgreSQL", () => {
+  it("goes by name: each connection parses and plans it once", async () => {
+    const app = await setup();
+    const one = openDatabase(app.t.url, { max: 1 });
+    pools.push(one);
+    await persist(one, [item(app, ["n1"])]);
+    await persist(one, [item(app, ["n2"])]);
+    const { rows } = await sql<{ name: string }>`SELECT name FROM pg_prepared_statements`.execute(one);
+    expect(rows.map((r) => r.name)).toEqual(["store_batch"]);
+    expect(await alertCount(app)).toBe(2);
   });
 });
