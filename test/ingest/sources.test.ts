@@ -47,6 +47,31 @@ describe("alertmanager", () => {
     expect(alerts("alertmanager", other)[0]!.fingerprint).not.toBe(one[0]!.fingerprint);
   });
 
+  it("scopes the idempotency key like the fingerprint: another Alertmanager is another occurrence", () => {
+    const one = alerts("alertmanager", base());
+    const other = base();
+    other.externalURL = "http://other.home.arpa:9093";
+    const two = alerts("alertmanager", other);
+    // Same labels, same sender label hash, same startsAt: only externalURL differs.
+    expect(two.map((a) => a.details.senderFingerprint)).toEqual(one.map((a) => a.details.senderFingerprint));
+    for (const [i, a] of two.entries()) expect(a.idempotencyKey).not.toBe(one[i]!.idempotencyKey);
+  });
+
+  it("a retried delivery and a repeat notification keep their keys (group fields are not part of it)", () => {
+    const first = alerts("alertmanager", base());
+    expect(alerts("alertmanager", base()).map((a) => a.idempotencyKey)).toEqual(
+      first.map((a) => a.idempotencyKey),
+    );
+    const repeat = base();
+    repeat.notification_reason = "repeat_interval";
+    repeat.truncatedAlerts = 3;
+    repeat.groupKey = '{}:{alertname="SystemdUnitFailed"}';
+    repeat.alerts.reverse();
+    expect(alerts("alertmanager", repeat).map((a) => a.idempotencyKey)).toEqual(
+      first.map((a) => a.idempotencyKey).reverse(),
+    );
+  });
+
   it("keeps annotations in details and the summary annotation as summary", () => {
     const alert = alerts("alertmanager", base())[0]!;
     expect(alert.summary).toBe("systemd unit mnt-media.mount failed on media-01");
@@ -64,8 +89,18 @@ describe("grafana", () => {
     const one = alerts("grafana", body)[0]!;
     body.orgId = 2;
     body.alerts[0].orgId = 2;
-    expect(alerts("grafana", body)[0]!.fingerprint).not.toBe(one.fingerprint);
+    const two = alerts("grafana", body)[0]!;
+    expect(two.fingerprint).not.toBe(one.fingerprint);
+    expect(two.idempotencyKey).not.toBe(one.idempotencyKey);
     expect(one.details).toMatchObject({ orgId: 1, ruleUID: "dez1k9m3p0hs0e" });
+  });
+
+  it("scopes the key by externalURL too, and keeps it for a retry", () => {
+    const body = fixture("grafana/firing.disk-almost-full.json");
+    const one = alerts("grafana", body)[0]!;
+    expect(alerts("grafana", body)[0]!.idempotencyKey).toBe(one.idempotencyKey);
+    body.externalURL = "http://grafana-2.home.arpa:3000/";
+    expect(alerts("grafana", body)[0]!.idempotencyKey).not.toBe(one.idempotencyKey);
   });
 });
 
