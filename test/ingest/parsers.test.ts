@@ -96,6 +96,9 @@ const WHERE: Record<string, [string | null, string | null][]> = {
   "uptime-kuma/v2.down.jellyfin-http.json": [["Jellyfin", "media-01"]],
   "uptime-kuma/v2.up.jellyfin-http.json": [["Jellyfin", "media-01"]],
   "uptime-kuma/v1.23.down.jellyfin-http.json": [["Jellyfin", "media-01.home.arpa"]],
+  "uptime-kuma/v2.certificate.nextcloud-server.json": [["Nextcloud", "cloud.home.arpa"]],
+  "uptime-kuma/v2.certificate.nextcloud-intermediate.json": [["Nextcloud", "cloud.home.arpa"]],
+  "uptime-kuma/v1.23.certificate.vaultwarden-server.json": [["Vaultwarden", "vault.home.arpa"]],
   "gatus/triggered.jellyfin.json": [["jellyfin", "media-01.home.arpa"]],
   "gatus/resolved.jellyfin.json": [["jellyfin", "media-01.home.arpa"]],
 };
@@ -234,11 +237,11 @@ describe("test notifications", () => {
     expect(parseDelivery("grafana", JSON.stringify(body)).kind).toBe("test");
   });
 
-  it("keeps an Uptime Kuma certificate notice without a monitor out of incidents, saying why", () => {
+  it("keeps an Uptime Kuma certificate notice not in Kuma's format out of incidents, saying why", () => {
     const body = JSON.stringify({
       heartbeat: null,
       monitor: null,
-      msg: "[Jellyfin][https://media-01.home.arpa] Certificate media-01.home.arpa will expire in 7 days",
+      msg: "Certificate media-01.home.arpa will expire in 7 days",
     });
     const result = parseDelivery("uptime-kuma", body);
     expect(result.kind).toBe("test");

@@ -121,6 +121,98 @@ describe("uptime-kuma", () => {
   });
 });
 
+describe("uptime-kuma certificate notices (monitor and heartbeat null)", () => {
+  const notice = (msg: string, receivedAt?: Date) =>
+    alerts("uptime-kuma", { heartbeat: null, monitor: null, msg }, receivedAt)[0]!;
+
+  it("reads monitor name and URL out of the text: service = monitor, host = the URL's host", () => {
+    const alert = alerts("uptime-kuma", fixture("uptime-kuma/v2.certificate.nextcloud-server.json"))[0]!;
+    expect(alert).toMatchObject({
+      source: "uptime-kuma",
+      status: "firing",
+      name: "Nextcloud certificate",
+      service: "Nextcloud",
+      host: "cloud.home.arpa",
+      severity: "warning",
+      summary:
+        "[Nextcloud][https://cloud.home.arpa] server certificate cloud.home.arpa will expire in 7 days",
+    });
+    expect(alert.fingerprint).toBe(
+      hashIdentity(["uptime-kuma", "Nextcloud", "https://cloud.home.arpa", "certificate"]),
+    );
+    expect(alert.details).toMatchObject({
+      url: "https://cloud.home.arpa",
+      certificateType: "server",
+      commonName: "cloud.home.arpa",
+      daysRemaining: 7,
+    });
+  });
+
+  it("one fingerprint per (monitor, URL): every certificate of the chain, every threshold day", () => {
+    const server = alerts("uptime-kuma", fixture("uptime-kuma/v2.certificate.nextcloud-server.json"))[0]!;
+    const intermediate = alerts(
+      "uptime-kuma",
+      fixture("uptime-kuma/v2.certificate.nextcloud-intermediate.json"),
+    )[0]!;
+    const later = notice(
+      "[Nextcloud][https://cloud.home.arpa] server certificate cloud.home.arpa will expire in 3 days",
+    );
+    expect(intermediate.fingerprint).toBe(server.fingerprint);
+    expect(later.fingerprint).toBe(server.fingerprint);
+    expect(new Set([server, intermediate, later].map((a) => a.idempotencyKey)).size).toBe(3);
+    const elsewhere = notice(
+      "[Nextcloud][https://cloud2.home.arpa] server certificate cloud2.home.arpa will expire in 7 days",
+    );
+    const renamed = notice(
+      "[Nextcloud 2][https://cloud.home.arpa] server certificate cloud.home.arpa will expire in 7 days",
+    );
+    expect(elsewhere.fingerprint).not.toBe(server.fingerprint);
+    expect(renamed.fingerprint).not.toBe(server.fingerprint);
+    expect(elsewhere.host).toBe("cloud2.home.arpa");
+  });
+
+  it("reads the 1.23 wording, every certificate type, IPv6 URLs and expired certificates", () => {
+    const old = alerts("uptime-kuma", fixture("uptime-kuma/v1.23.certificate.vaultwarden-server.json"))[0]!;
+    expect(old).toMatchObject({ service: "Vaultwarden", host: "vault.home.arpa" });
+    expect(old.details).toMatchObject({ url: "https://vault.home.arpa:8443/", daysRemaining: 3 });
+    for (const type of ["server", "intermediate CA", "root CA", "self-signed"]) {
+      const a = notice(`[NAS][https://nas.home.arpa] ${type} certificate nas will expire in 21 days`);
+      expect(a.details).toMatchObject({ certificateType: type, commonName: "nas" });
+    }
+    // Globalping monitors send an empty type: two spaces before "certificate".
+    expect(
+      notice("[NAS][https://nas.home.arpa]  certificate nas will expire in 2 days").details,
+    ).toMatchObject({
+      certificateType: null,
+      daysRemaining: 2,
+    });
+    const v6 = notice(
+      "[Router][https://[fd00::1]:8443] self-signed certificate undefined will expire in -1 days",
+    );
+    expect(v6).toMatchObject({ service: "Router", host: "fd00::1", severity: "critical" });
+    expect(v6.details).toMatchObject({ commonName: null, daysRemaining: -1 });
+    const nameWithBrackets = notice(
+      "[media [4K]][https://jf.home.arpa] server certificate jf will expire in 7 days",
+    );
+    expect(nameWithBrackets).toMatchObject({ service: "media [4K]", host: "jf.home.arpa" });
+  });
+
+  it("a retry within the minute is the same occurrence; the same text in a later cycle is a new one", () => {
+    const msg =
+      "[Nextcloud][https://cloud.home.arpa] server certificate cloud.home.arpa will expire in 7 days";
+    const first = notice(msg, new Date("2026-08-21T03:00:05Z"));
+    expect(notice(msg, new Date("2026-08-21T03:00:55Z")).idempotencyKey).toBe(first.idempotencyKey);
+    expect(notice(msg, new Date("2026-11-19T03:00:05Z")).idempotencyKey).not.toBe(first.idempotencyKey);
+  });
+
+  it("keeps the note for a text that is not a certificate notice (the Test button, a domain notice)", () => {
+    for (const msg of ["control-plane Testing", "Domain name home.arpa will expire in 7 days"]) {
+      const result = parseDelivery("uptime-kuma", JSON.stringify({ heartbeat: null, monitor: null, msg }));
+      expect(result.kind).toBe("test");
+    }
+  });
+});
+
 describe("gatus", () => {
   it("maps TRIGGERED/RESOLVED in any case and refuses other states", () => {
     const body = fixture("gatus/triggered.jellyfin.json");

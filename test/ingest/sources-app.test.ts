@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "../support/app.js";
 
 /*
- * Issue 9 part 4, through the app and the real database: an Alertmanager's (Grafana's) occurrence key
- * is scoped like its fingerprint, by externalURL (and orgId). Two senders with the same labels and
- * startsAt are two alerts in two incidents; a true retry of one delivery is still recognised.
+ * Issue 9 parts 3 and 4, through the app and the real database. An Alertmanager's (Grafana's) occurrence
+ * key is scoped like its fingerprint, by externalURL (and orgId): two senders with the same labels and
+ * startsAt are two alerts in two incidents, and a true retry of one delivery is still recognised. An
+ * Uptime Kuma certificate notice (monitor and heartbeat null) is an incident of its own.
  */
 
 const fixture = (p: string) =>
@@ -85,5 +86,39 @@ describe("two senders with the same labels and startsAt", () => {
     const rows = await alertsOf("grafana");
     expect(rows).toHaveLength(2);
     expect(rows[0]!.fingerprint).not.toBe(rows[1]!.fingerprint);
+  });
+});
+
+describe("an Uptime Kuma certificate notice", () => {
+  let h: TestApp;
+  beforeAll(async () => {
+    h = await createTestApp({ triage: { settleSeconds: 60 } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("is an incident for the monitor on the URL's host; the next certificate of the chain attaches to it", async () => {
+    const server = await h.post("uptime-kuma", fixture("uptime-kuma/v2.certificate.nextcloud-server.json"));
+    expect(server.status).toBe(202);
+    const first = (await server.json()) as Accepted;
+    expect(first.accepted).toBe(1);
+    const chain = await h.post(
+      "uptime-kuma",
+      fixture("uptime-kuma/v2.certificate.nextcloud-intermediate.json"),
+    );
+    expect(((await chain.json()) as Accepted).incidents).toEqual(first.incidents);
+    const incident = await h.t.db
+      .selectFrom("incidents")
+      .select(["service", "host", "state", "occurrences", "alert_name"])
+      .where("id", "=", first.incidents[0]!)
+      .executeTakeFirstOrThrow();
+    expect(incident).toEqual({
+      service: "Nextcloud",
+      host: "cloud.home.arpa",
+      state: "open",
+      occurrences: 2,
+      alert_name: "Nextcloud certificate",
+    });
   });
 });
