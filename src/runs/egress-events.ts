@@ -1,7 +1,7 @@
 import type { Refusal } from "../agent/egress/proxy.js";
 import type { Run } from "../db/tables.js";
 import { recordEvent } from "../incidents/transitions.js";
-import type { WorkerDeps } from "./worker.js";
+import type { WorkerDeps } from "./types.js";
 
 /** Refused destinations of a run, summed over its agent turns. */
 export class RefusalTally {
