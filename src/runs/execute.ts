@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { runFiles } from "../agent/args.js";
 import type { AgentResult } from "../agent/spawn.js";
 import type { Incident, Run } from "../db/tables.js";
+import { isDbUnavailable } from "../db/unavailable.js";
 import { isRetryableForgeFailure } from "../forge/errors.js";
 import {
   changedFiles,
@@ -29,8 +30,8 @@ export type StepResult =
   | { kind: "finish"; finish: Finish }
   /** A failed attempt: retried with backoff while attempts remain. */
   | { kind: "retry"; error: string; finalOutcome: "failed" | "timed_out"; stats?: Record<string, unknown> }
-  /** A passing forge or git fault: queued again without spending an attempt. */
-  | { kind: "defer"; error: string }
+  /** A passing forge, git or database fault: queued again without spending an attempt. */
+  | { kind: "defer"; error: string; cause: "forge" | "database" }
   | { kind: "aborted" };
 
 interface Paths {
@@ -84,7 +85,8 @@ export async function executeRun(
   } catch (e) {
     if (signal.aborted) return { kind: "aborted" };
     const message = (e as Error).message;
-    if (isRetryableForgeFailure(e)) return { kind: "defer", error: message };
+    if (isRetryableForgeFailure(e)) return { kind: "defer", error: message, cause: "forge" };
+    if (isDbUnavailable(e)) return { kind: "defer", error: message, cause: "database" };
     return finish({ outcome: "failed", message: `run failed: ${message}`, error: message });
   }
 }
