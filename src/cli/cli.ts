@@ -11,6 +11,7 @@ import {
 } from "../config/load.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
+import { isDbUnavailable } from "../db/unavailable.js";
 import { createLogger } from "../log.js";
 import { run } from "../run.js";
 import { ClientError, directClient, type HealerClient, httpClient } from "./client.js";
@@ -58,6 +59,10 @@ export async function runCli(command: string | undefined, argv: string[], io: Cl
   try {
     return await dispatch(command, argv, io);
   } catch (e) {
+    if (isDbUnavailable(e)) {
+      io.stderr(unreachable(e));
+      return 1;
+    }
     if (!(e instanceof ConfigError)) throw e;
     io.stderr(`${e.message}\n`);
     return 1;
@@ -141,6 +146,11 @@ async function serve({ config, secrets }: { config: Config; secrets: Secrets }, 
   return 0;
 }
 
+/** What a command that needs PostgreSQL says when it cannot reach it (migrate, serve's start, direct reads). */
+function unreachable(e: unknown): string {
+  return `the database is unreachable (${e instanceof Error ? e.message : String(e)}): is PostgreSQL running?\n`;
+}
+
 function needId(positionals: string[]): number {
   const id = Number(positionals[0]);
   if (!Number.isInteger(id) || id < 1) throw new ClientError("an incident ID is required");
@@ -221,7 +231,7 @@ async function operator(
   try {
     return await call(direct);
   } catch (e) {
-    io.stderr(`${e instanceof Error ? e.message : String(e)}\n`);
+    io.stderr(isDbUnavailable(e) ? unreachable(e) : `${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   } finally {
     await direct.close();
