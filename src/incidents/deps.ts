@@ -2,7 +2,6 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config/load.js";
 import type { Db } from "../db/database.js";
-import type { RecurrenceHooks } from "./recurrence.js";
 
 /** What the incident rules need, built once in run.ts. */
 export interface IncidentDeps {
@@ -16,6 +15,11 @@ export interface IncidentDeps {
   recurrence?: RecurrenceHooks;
   /** Closes a PR on the forge (an operator dismissal with `closePr`); absent without a forge. */
   closePr?: (prNumber: number) => Promise<void>;
+}
+
+/** Hooks for what happens on a recurrence while a PR is open (a "still happening" comment). */
+export interface RecurrenceHooks {
+  stillHappening?: (deps: IncidentDeps, incidentId: number, added: number) => Promise<void>;
 }
 
 /** `healer/incident-<id>`, and `-<n>` for the n-th follow-up. */
