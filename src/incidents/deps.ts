@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config/load.js";
 import type { Db } from "../db/database.js";
+import type { PreflightState } from "../preflight/monitor.js";
 import type { RecurrenceHooks } from "./recurrence.js";
 
 /** What the incident rules need, built once in run.ts. */
@@ -16,6 +17,8 @@ export interface IncidentDeps {
   recurrence?: RecurrenceHooks;
   /** Closes a PR on the forge (an operator dismissal with `closePr`); absent without a forge. */
   closePr?: (prNumber: number) => Promise<void>;
+  /** serve's preflight: a failed required check keeps a run from starting (the reason names it). */
+  preflight?: PreflightState;
 }
 
 /** `healer/incident-<id>`, and `-<n>` for the n-th follow-up. */
