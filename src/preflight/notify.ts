@@ -25,11 +25,11 @@ export const notifyChecks: CheckGroup = async (ctx) => {
           : warn("ntfy", `${ntfy.url} answered ${res.status}`, "check the ntfy server"),
       );
     } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause;
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       results.push(
         warn(
           "ntfy",
-          `${ntfy.url} unreachable (${cause?.code ?? (e as Error).message}): notifications will be lost`,
+          `${ntfy.url} unreachable (${cause?.code ?? cause?.message ?? (e as Error).message}): notifications will be lost`,
           "check notify.ntfy.url and that the ntfy server is up",
         ),
       );

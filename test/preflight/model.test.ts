@@ -110,7 +110,9 @@ describe.runIf(existsSync(OPENCODE) && HAS_BWRAP)(
       expect(JSON.stringify(mock.requests.at(-1)!.body)).toContain("Reply with the single word OK.");
     });
 
-    it("fails, with the provider's words, when the provider refuses the key", { timeout: 120_000 }, async () => {
+    it("fails, with the provider's words, when the provider refuses the key", {
+      timeout: 120_000,
+    }, async () => {
       // A provider that answers 401 (OpenCode does not retry that): the probe must say so.
       const refusing = createServer((req, res) => {
         req.resume();

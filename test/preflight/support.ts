@@ -1,4 +1,5 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.js";
 import { readSecretsOneByOne } from "../../src/preflight/secrets.js";
@@ -60,3 +61,12 @@ export function scratch(): Scratch {
 /** bubblewrap's message when the kernel refuses it a user namespace (bubblewrap.c, `die (…)`). */
 export const BWRAP_USERNS_REFUSED =
   "bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces. On e.g. debian this can be enabled with 'sysctl kernel.unprivileged_userns_clone=1'.";
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((ok) => server.close(() => ok()));
+  return port;
+}
