@@ -46,12 +46,21 @@ export async function runPreflight(ctx: PreflightContext): Promise<CheckResult[]
   );
   const secrets = secretValues(ctx.secrets);
   const scrub = (s: string) => secrets.reduce((out, v) => out.replaceAll(v, "***"), s);
-  return groups.flat().map((r) => ({
-    ...r,
-    found: scrub(r.found),
-    ...(r.fix !== undefined ? { fix: scrub(r.fix) } : {}),
-  }));
+  const noRepo = ctx.config.repo.url === undefined;
+  return groups.flat().map((r) => {
+    // Without repo.url no run ever starts: what only a run needs is not broken yet, just not ready.
+    const moot = noRepo && r.status === "fail" && RUN_ONLY.has(r.name);
+    return {
+      ...r,
+      status: moot ? "warn" : r.status,
+      found: scrub(moot ? `${r.found} (no run needs it until repo.url is set)` : r.found),
+      ...(r.fix !== undefined ? { fix: scrub(r.fix) } : {}),
+    };
+  });
 }
+
+/** Checks only a repair run depends on (not ingest, triage or the API). */
+const RUN_ONLY = new Set(["sandbox", "agent", "git", "validate", "model", "model-probe"]);
 
 /** `FAIL sandbox  …  → fix` : one line per check. */
 export function formatResults(results: CheckResult[]): string {

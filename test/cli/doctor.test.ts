@@ -11,6 +11,8 @@ import { SCRIPT_AGENT } from "../support/serve.js";
 
 const exec = promisify(execFile);
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+// tsx's loader by its file URL: the embedded-default test runs from a directory without node_modules.
+const TSX = new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href;
 const SECRETS = {
   api: "api-token-secret-0001",
   forge: "forge-token-secret-0002",
@@ -157,5 +159,28 @@ describe("homelab-healer doctor", () => {
     expect("code" in r ? r.code : 0).toBe(1);
     expect(r.stdout).toMatch(/^FAIL config .*absent\.json: cannot read \(ENOENT\)/);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("doctor on the embedded default (no config file)", () => {
+  it("exits 0 with warnings: without repo.url no run needs the agent, the model or the sandbox yet", async () => {
+    // The embedded default's state dir is ./.homelab-healer: run from a scratch dir.
+    const dir = mkdtempSync(join("/var/tmp", "healer-doctor-embedded-"));
+    try {
+      const r = await exec(process.execPath, ["--import", TSX, MAIN, "doctor"], {
+        cwd: dir,
+        env: { PATH: "/nonexistent" },
+      }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+      const text = r.stdout;
+      expect("code" in r ? r.code : 0, `${text}${r.stderr}`).toBe(0);
+      expect(text).toMatch(/^ok +database +PGlite in .*\.homelab-healer\/db/m);
+      expect(text).toMatch(/^warn +repo +repo\.url is not set/m);
+      expect(text).toMatch(/^warn +agent +.*not found on PATH.*\(no run needs it until repo\.url is set\)/m);
+      expect(text).toMatch(
+        /^warn +model +agent\.model is not set \(no run needs it until repo\.url is set\)/m,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
