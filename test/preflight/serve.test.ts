@@ -1,5 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Healer, SERVE_TOKEN, startHealer } from "../support/serve.js";
 import { BWRAP_USERNS_REFUSED, type Scratch, scratch } from "./support.js";
