@@ -13,22 +13,39 @@
         "aarch64-linux"
       ];
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      opencodeSystems = builtins.attrNames (import ./package/opencode-lock.nix { inherit (nixpkgs) lib; }).pinned;
     in
     {
-      packages = forAllSystems (pkgs: {
-        default = pkgs.callPackage ./package { };
-      });
+      packages = nixpkgs.lib.genAttrs systems (
+        system:
+        let
+          pkgs = nixpkgs.legacyPackages.${system};
+        in
+        {
+          default = pkgs.callPackage ./package { };
+        }
+        # The OpenCode the project is tested with (the module's default agentPackage), where
+        # package-lock.json pins a binary for the system. Decided by the system's name alone, so
+        # listing the outputs needs no package set.
+        // nixpkgs.lib.optionalAttrs (nixpkgs.lib.elem system opencodeSystems) {
+          opencode = pkgs.callPackage ./package/opencode.nix { };
+        }
+      );
 
       nixosModules.default = ./module;
 
-      # The package build and the NixOS VM tests (they need KVM: `nix flake check -L`).
-      checks = forAllSystems (
-        pkgs:
+      # The package builds (OpenCode's with its `--version` check after patching) and the NixOS VM
+      # tests (they need KVM: `nix flake check -L`).
+      checks = nixpkgs.lib.genAttrs systems (
+        system:
         {
-          package = self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+          package = self.packages.${system}.default;
+        }
+        // nixpkgs.lib.optionalAttrs (self.packages.${system} ? opencode) {
+          opencode = self.packages.${system}.opencode;
         }
         // import ./nixos-tests {
-          inherit pkgs;
+          pkgs = nixpkgs.legacyPackages.${system};
           module = self.nixosModules.default;
         }
       );

@@ -11,7 +11,6 @@ let
     mkEnableOption
     mkIf
     mkOption
-    mkPackageOption
     types
     ;
 
@@ -19,6 +18,14 @@ let
   format = pkgs.formats.json { };
   name = "homelab-healer";
   stateDir = "/var/lib/${name}";
+
+  # The OpenCode every test of the project runs, as package-lock.json pins it.
+  inherit (import ../package/opencode-lock.nix { inherit lib; }) testedVersion;
+
+  # postgresql.target (NixOS >= 25.11) is reached once the server is up and its ensure* scripts
+  # have run; before 25.11 there is only postgresql.service, whose start includes them.
+  postgresqlUnit =
+    if config.systemd.targets ? postgresql then "postgresql.target" else "postgresql.service";
 
   # A path given as a string, so the secret is never copied into the world-readable Nix store
   # (a path literal like ./token would be).
@@ -73,6 +80,27 @@ let
   settingsJson = lib.filterAttrsRecursive (_: v: v != null) cfg.settings;
   rawConfigFile = format.generate "${name}.json" settingsJson;
 
+  # Ordering shared by the service and its doctor unit. PostgreSQL is wanted, not required: with
+  # `requires`, systemd would stop or restart homelab-healer whenever PostgreSQL is stopped or
+  # restarted, dropping alerts in flight and killing a running agent. The service copes on its
+  # own: while the database is away it answers 503 (senders retry) and reconnects when it is back.
+  unitDeps = {
+    wants = [ "network-online.target" ] ++ lib.optional cfg.database.createLocally postgresqlUnit;
+    after = [ "network-online.target" ] ++ lib.optional cfg.database.createLocally postgresqlUnit;
+  };
+
+  path = [ pkgs.bubblewrap ] ++ cfg.extraPackages;
+
+  # Everything but how the process is run: ./hardening.nix, the user, credentials and state dir.
+  serviceConfig = import ./hardening.nix // {
+    User = name;
+    Group = name;
+    LoadCredential = credentials;
+    StateDirectory = name;
+    StateDirectoryMode = "0700";
+    WorkingDirectory = stateDir;
+  };
+
   # The package validates its own config at build time, without reading any secret.
   configFile =
     if cfg.checkConfig then
@@ -100,8 +128,16 @@ in
       description = "The homelab-healer package.";
     };
 
-    agentPackage = mkPackageOption pkgs "opencode" {
-      extraDescription = "The agent; `settings.agent.command` defaults to its main program.";
+    agentPackage = mkOption {
+      type = types.package;
+      default = pkgs.callPackage ../package/opencode.nix { };
+      defaultText = lib.literalMD "OpenCode ${testedVersion}, the npm build package-lock.json pins (`package/opencode.nix`)";
+      example = lib.literalExpression "pkgs.opencode";
+      description = ''
+        The agent; `settings.agent.command` defaults to its main program. The default is the exact
+        OpenCode the project is tested with (its command line, permission handling and event stream
+        were learned on it); another version works if its flags did not change, and gets a warning.
+      '';
     };
 
     settings = mkOption {
@@ -166,14 +202,16 @@ in
 
     extraPackages = mkOption {
       type = types.listOf types.package;
-      default = with pkgs; [
-        git
-        openssh
-        nix
-        systemd
-        ripgrep
+      # The host's own nix and systemd: the agent inspects this host, whose nix daemon and systemd
+      # may be other builds than pkgs'.
+      default = [
+        pkgs.git
+        pkgs.openssh
+        config.nix.package
+        config.systemd.package
+        pkgs.ripgrep
       ];
-      defaultText = lib.literalExpression "with pkgs; [ git openssh nix systemd ripgrep ]";
+      defaultText = lib.literalExpression "[ pkgs.git pkgs.openssh config.nix.package config.systemd.package pkgs.ripgrep ]";
       description = "Tools on the service's and the agent's PATH (ripgrep is OpenCode's search).";
     };
 
@@ -204,12 +242,27 @@ in
           cfg.settings.forge.type == "github" && cfg.settings.repo.url != null -> cfg.settings.forge ? tokenFile;
         message = "services.homelabHealer: forge.type = \"github\" with a repo.url needs secrets.githubTokenFile.";
       }
+      {
+        assertion = (cfg.settings.agent.sandbox or "bubblewrap") == "bubblewrap" -> config.security.allowUserNamespaces;
+        message = ''
+          services.homelabHealer: the agent's bubblewrap sandbox needs unprivileged user namespaces
+          (bwrap is not setuid on NixOS), and security.allowUserNamespaces = false forbids them: every
+          repair would fail at its start. Allow them, or set settings.agent.sandbox = "none" (the
+          agent then runs unsandboxed and can read the service's credentials).
+        '';
+      }
     ];
 
-    warnings = lib.optional (cfg.openFirewall && cfg.settings.listen.host == "127.0.0.1") ''
-      services.homelabHealer.openFirewall is set but settings.listen.host is 127.0.0.1: nothing
-      outside this host can reach the port.
-    '';
+    warnings =
+      lib.optional (cfg.openFirewall && cfg.settings.listen.host == "127.0.0.1") ''
+        services.homelabHealer.openFirewall is set but settings.listen.host is 127.0.0.1: nothing
+        outside this host can reach the port.
+      ''
+      ++ lib.optional ((cfg.agentPackage.version or null) != testedVersion) ''
+        services.homelabHealer.agentPackage is ${cfg.agentPackage.name or "a package without a name"}, but
+        homelab-healer is tested with OpenCode ${testedVersion} (the default): its command line,
+        permission handling and event stream may differ on this version.
+      '';
 
     services.homelabHealer.settings = {
       database.url = mkIf cfg.database.createLocally (
@@ -257,28 +310,38 @@ in
       mode = "0700";
     };
 
-    systemd.services.${name} = {
+    systemd.services.${name} = unitDeps // {
       description = "homelab-healer: alerts in, reviewed pull requests out";
       wantedBy = [ "multi-user.target" ];
-      wants = [ "network-online.target" ];
-      # postgresql.target, not .service: it is reached once the ensure* scripts have run.
-      after = [ "network-online.target" ] ++ lib.optional cfg.database.createLocally "postgresql.target";
-      requires = lib.optional cfg.database.createLocally "postgresql.target";
-      path = [ pkgs.bubblewrap ] ++ cfg.extraPackages;
+      inherit path;
 
-      serviceConfig = import ./hardening.nix // {
+      serviceConfig = serviceConfig // {
         Type = "simple";
         ExecStart = "${lib.getExe cfg.package} serve --config ${configFile}";
-        User = name;
-        Group = name;
-        LoadCredential = credentials;
-        StateDirectory = name;
-        StateDirectoryMode = "0700";
-        WorkingDirectory = stateDir;
         Restart = "on-failure";
         RestartSec = 5;
+        # SIGTERM reaches the service's main process only; the service then ends each agent run
+        # in its own order (SIGTERM to the sandbox, a grace period, SIGKILL) and releases its
+        # lease. What is left when TimeoutStopSec runs out gets SIGKILL from systemd. The default
+        # (control-group) would SIGTERM the agents at the same moment, behind the service's back.
+        KillMode = "mixed";
         # Shutdown lets a running agent reach a safe point or release its lease.
         TimeoutStopSec = 120;
+      };
+    };
+
+    # `systemctl start homelab-healer-doctor` runs `homelab-healer doctor` exactly as the service
+    # runs: same user, credentials, sandboxing and PATH, so what it finds is what a repair meets.
+    # Its report is in `journalctl -u homelab-healer-doctor`; the unit fails when a required check
+    # does.
+    systemd.services."${name}-doctor" = unitDeps // {
+      description = "homelab-healer doctor: checks every dependency of the repair path";
+      inherit path;
+      serviceConfig = serviceConfig // {
+        Type = "oneshot";
+        ExecStart = "${lib.getExe cfg.package} doctor --config ${configFile}";
+        # A oneshot has no start timeout by default; a remote that never answers must not hang it.
+        TimeoutStartSec = 300;
       };
     };
 

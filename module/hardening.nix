@@ -29,12 +29,21 @@
   ProtectKernelTunables = false;
   ProtectKernelLogs = false;
   ProtectHostname = false;
-  # Only the namespaces the agent sandbox creates.
-  RestrictNamespaces = "user mnt pid";
+  # Only the namespaces the agent sandbox creates: user, mount and PID, and a network namespace
+  # of its own (bwrap --unshare-net) whose only way out is the service's egress proxy.
+  RestrictNamespaces = "user mnt pid net";
+  # AF_UNIX stays: the agent reaches the egress proxy through a Unix socket bound into its sandbox
+  # (and the service talks to PostgreSQL over /run/postgresql and to the journal). AF_INET/AF_INET6
+  # for the listener, the forge, the model endpoints and the proxy's upstream connections.
+  # AF_NETLINK because `bwrap --unshare-net` brings up the new namespace's loopback over an
+  # rtnetlink socket (socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)) and dies without it. Without
+  # CAP_NET_ADMIN over the host's network namespace such a socket can read its addresses and
+  # routes but change nothing.
   RestrictAddressFamilies = [
     "AF_UNIX"
     "AF_INET"
     "AF_INET6"
+    "AF_NETLINK"
   ];
   RestrictRealtime = true;
   RestrictSUIDSGID = true;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The offline Nix checks: every .nix file parses; the module, evaluated with nixpkgs `lib`, stub
-# NixOS options and fake pkgs, gives the expected unit, users, Postgres, tmpfiles and firewall; bad
-# option values fail with the module system's message; the generated settings pass
-# `check-config --shape-only` and build as a file; the flake's wiring evaluates.
+# NixOS options (with NixOS's own types and checks) and fake pkgs, gives the expected unit, doctor
+# unit, users, Postgres, tmpfiles and firewall; bad values fail with the message real NixOS gives;
+# package/: the pinned OpenCode's tarball is the lock's and runs once patched, and buildNpmPackage's
+# phases replayed see one pruned lock; the generated settings pass `check-config --shape-only` and
+# build as a file; the flake's wiring evaluates.
 # These are unit tests of our Nix code, not the VM tests (those need KVM: `nix flake check -L`).
 #
 #   nix/check.sh           run them; one line per check, exit 1 if any failed
@@ -72,56 +74,184 @@ else
   report FAIL "evaluating nix/checks/report.nix" "$out"
 fi
 
-# 3. Bad option values fail, with the module system's own message.
+# 3. Bad values fail, with the module system's (or NixOS's) own message. One evaluation lists every
+#    case as "name<TAB>expected<TAB>expected…", then each value is evaluated on its own.
 bad=nix/checks/bad-values.nix
-if names=$(check_eval "$bad" "" --raw --apply 'c: builtins.concatStringsSep "\n" (builtins.attrNames c)' 2>&1); then
-  while IFS= read -r name; do
-    expected=$(check_eval "$bad" ".\"$name\".expect" --raw)
+list_cases='c: builtins.concatStringsSep "\n" (map (n: builtins.concatStringsSep "\t" ([ n ] ++ (let e = c.${n}.expect; in if builtins.isList e then e else [ e ]))) (builtins.attrNames c))'
+if cases=$(check_eval "$bad" "" --raw --apply "$list_cases" 2>&1); then
+  while IFS=$'\t' read -r -a row; do
+    name=${row[0]}
     if err=$(check_eval "$bad" ".\"$name\".value" --json 2>&1); then
-      report FAIL "rejected: $name" "evaluated without error: $err"
-    elif grep -qF -- "$expected" <<<"$err"; then
-      report ok "rejected: $name ($expected)"
-    else
-      report FAIL "rejected: $name" "expected \"$expected\" in: $(tail -n 3 <<<"$err")"
+      report FAIL "rejected: $name" "evaluated without error: ${err:0:300}"
+      continue
     fi
-  done <<<"$names"
+    missing=()
+    for expected in "${row[@]:1}"; do
+      grep -qF -- "$expected" <<<"$err" || missing+=("$expected")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+      report ok "rejected: $name (${row[${#row[@]}-1]})"
+    else
+      report FAIL "rejected: $name" "expected \"${missing[0]}\" in: $(grep -v '^ *… ' <<<"$err" | tail -n 4)"
+    fi
+  done <<<"$cases"
 else
-  report FAIL "evaluating $bad" "$names"
+  report FAIL "evaluating $bad" "$cases"
 fi
 
-# 4. Closest to the package build without nixpkgs: the pruned package.json and lock, installed from
-#    npm's local cache (as npmConfigHook installs from the store), built with tsc, then pruned to
-#    the runtime dependencies. The result checks the generated settings below, as the module's
-#    build-time check runs the built package.
+# 4. Closest to the package build without nixpkgs: buildNpmPackage's phases replayed on a copy of
+#    the source, in their order. postPatch writes the pruned pair over package.json and
+#    package-lock.json; importNpmLock's config hook sets the source's pair aside, installs from its
+#    own copy of the pruned pair (here from npm's cache, where the build has store paths) and puts
+#    the source's pair back; then the build, `npm pack --dry-run` and `npm prune --omit=dev`
+#    (offline, with an empty cache, as in the build sandbox). Then the same prune with the
+#    unpruned originals put back, which is what happened before postPatch wrote the pruned pair:
+#    it must fail to fetch the OpenCode optional dependency, or this replay proves nothing.
 pkg="$scratch/package"
-mkdir -p "$pkg"
-check_eval nix/checks/pruned-npm.nix ".package" --json >"$pkg/package.json"
-check_eval nix/checks/pruned-npm.nix ".packageLock" --json >"$pkg/package-lock.json"
-cp -r src tsconfig.json tsconfig.build.json "$pkg/"
+mkdir -p "$pkg" "$scratch/empty-cache"
+cp -r src package.json package-lock.json tsconfig.json tsconfig.build.json "$pkg/"
 if [ -d share ]; then cp -r share "$pkg/"; fi
+pruned_json=$(check_eval nix/checks/pruned-npm.nix ".package" --json)
+pruned_lock=$(check_eval nix/checks/pruned-npm.nix ".packageLock" --json)
 npm_quiet=(--offline --no-audit --no-fund --loglevel=error)
+npm_sandbox=(--offline --no-audit --no-fund --cache "$scratch/empty-cache" --loglevel=verbose)
 checker=()
-if ! err=$(cd "$pkg" && npm ci --ignore-scripts "${npm_quiet[@]}" 2>&1); then
+replay() { # the phases up to the build; prints what failed
+  cd "$pkg" || return 1
+  printf '%s\n' "$pruned_json" >package.json # postPatch
+  printf '%s\n' "$pruned_lock" >package-lock.json
+  mv package.json .package.json.orig # npmConfigHook
+  mv package-lock.json .package-lock.json.orig
+  printf '%s\n' "$pruned_json" >package.json
+  printf '%s\n' "$pruned_lock" >package-lock.json
+  npm install --ignore-scripts "${npm_quiet[@]}" 2>&1 || return 1
+  mv .package.json.orig package.json
+  mv .package-lock.json.orig package-lock.json
+  npm run build --silent 2>&1 || return 1 # buildPhase
+  npm pack --json --dry-run "${npm_quiet[@]}" >/dev/null 2>&1 || { echo "npm pack --dry-run failed"; return 1; }
+}
+if ! err=$(replay); then
   if grep -q ENOTCACHED <<<"$err"; then
-    report SKIP "package: offline install of the pruned lock" "npm's cache lacks some tarballs (run npm ci once with network)"
+    report SKIP "package: buildNpmPackage's phases replayed" "npm's cache lacks some tarballs (run npm ci once with network)"
   else
-    report FAIL "package: offline install of the pruned lock" "$(tail -n 5 <<<"$err")"
+    report FAIL "package: buildNpmPackage's phases replayed" "$(tail -n 8 <<<"$err")"
   fi
-elif ! err=$(cd "$pkg" && npm run build --silent 2>&1); then
-  report FAIL "package: npm run build with only the pruned lock's packages" "$(tail -n 8 <<<"$err")"
-elif ! err=$(cd "$pkg" && npm prune --omit=dev "${npm_quiet[@]}" 2>&1); then
-  report FAIL "package: npm prune --omit=dev" "$(tail -n 5 <<<"$err")"
+elif ! err=$(cd "$pkg" && npm prune --omit=dev --no-save "${npm_sandbox[@]}" 2>&1) ||
+  grep -qiE 'reify failed|ENOTCACHED' <<<"$err"; then
+  report FAIL "package: npm prune --omit=dev after the config hook restored the pair" "$(grep -iE 'reify|ENOTCACHED|ERR' <<<"$err" | tail -n 5)"
+elif [ -e "$pkg/node_modules/typescript" ] || ls -d "$pkg"/node_modules/opencode-* >/dev/null 2>&1; then
+  report FAIL "package: npm prune --omit=dev" "typescript or an OpenCode binary is still in node_modules"
 else
-  report ok "package: npm run build with only the pruned lock's packages (no OpenCode binary, vitest, biome), then pruned to runtime"
+  report ok "package: postPatch's pruned pair → install → build → pack → prune --omit=dev (offline, empty cache): nothing to fetch, runtime dependencies only"
   checker=(node "$pkg/dist/main.js")
   checker_label="the built package"
+  # Without postPatch's pair: the originals come back and prune wants the optional OpenCode.
+  cp package.json package-lock.json "$pkg/"
+  err=$(cd "$pkg" && npm prune --omit=dev --no-save "${npm_sandbox[@]}" 2>&1)
+  if grep -qiE 'reify failed optional dependency|ENOTCACHED' <<<"$err"; then
+    report ok "package: with the unpruned originals restored instead, prune tries to fetch the optional OpenCode offline and fails (the bug postPatch prevents)"
+  else
+    report FAIL "package: the replay without postPatch's pair" "prune did not try to fetch OpenCode, so the replay does not show the bug: $(tail -n 3 <<<"$err")"
+  fi
 fi
 if [ ${#checker[@]} -eq 0 ] && [ -f src/main.ts ]; then
   checker=(node_modules/.bin/tsx src/main.ts)
   checker_label="tsx src/main.ts"
 fi
 
-# 5. The generated settings JSON: builds as a file, and passes the program's own shape check.
+# 5. The pinned OpenCode (package/opencode.nix). The URL and hash the derivation fetches against the
+#    bytes npm downloaded from that URL (npm's cache): Nix hashes them itself. Then the binary,
+#    unpacked from that tarball, patched as autoPatchelfHook does (interpreter and RUNPATH in a
+#    longer store-like path) must still run and say the pinned version; stripped, it must not (the
+#    reason for dontStrip).
+if ! line=$(check_eval nix/checks/opencode-src.nix "" --raw 2>&1); then
+  report FAIL "opencode: evaluating package/opencode.nix" "$line"
+else
+  IFS=$'\t' read -r oc_url oc_hash oc_version <<<"$line"
+  if ! cached=$(node nix/cached-tarball.mjs "$(npm config get cache)" "$oc_url" 2>&1); then
+    report SKIP "opencode: the fetched tarball" "$cached (npm ci installs it on x86_64)"
+  else
+    tarball=${cached%%$'\t'*}
+    actual=$(nix hash file --type sha512 --sri "$tarball" 2>&1)
+    if [ "$actual" = "$oc_hash" ]; then
+      report ok "opencode: the bytes npm fetched from $oc_url hash (Nix, sha512) to the derivation's fixed-output hash, the lock's integrity"
+    else
+      report FAIL "opencode: the fetched tarball" "Nix hashes $oc_url to $actual, the derivation expects $oc_hash"
+    fi
+    oc_dir="$scratch/opencode"
+    mkdir -p "$oc_dir/home" "$oc_dir/store-glibc/lib"
+    tar -xzf "$tarball" -C "$oc_dir"
+    bin="$oc_dir/package/bin/opencode"
+    run_oc() { HOME="$oc_dir/home" XDG_CACHE_HOME="$oc_dir/home/.cache" timeout 60 "$1" --version 2>&1 | tail -n 1; }
+    if ! command -v patchelf >/dev/null 2>&1; then
+      report SKIP "opencode: patched as autoPatchelfHook does" "patchelf is not installed (../shared/nix/install-nix.sh installs it)"
+    elif [ "$(uname -m)" != x86_64 ]; then
+      report SKIP "opencode: patched as autoPatchelfHook does" "the pinned binary is x86_64, this is $(uname -m)"
+    else
+      interp=$(patchelf --print-interpreter "$bin")
+      ln -s "$interp" "$oc_dir/store-glibc/lib/$(basename "$interp")"
+      cp "$bin" "$oc_dir/patched"
+      if ! err=$(patchelf --set-interpreter "$oc_dir/store-glibc/lib/$(basename "$interp")" \
+        --set-rpath "$oc_dir/store-glibc/lib:$(dirname "$(readlink -f "$interp")")" "$oc_dir/patched" 2>&1); then
+        report FAIL "opencode: patchelf" "$err"
+      elif [ "$(run_oc "$oc_dir/patched")" = "$oc_version" ]; then
+        report ok "opencode: patched (interpreter and RUNPATH moved), the lock's binary still runs: --version says $oc_version"
+      else
+        report FAIL "opencode: patched as autoPatchelfHook does" "--version said: $(run_oc "$oc_dir/patched")"
+      fi
+      rm -f "$oc_dir/patched"
+    fi
+    if command -v strip >/dev/null 2>&1 && [ "$(uname -m)" = x86_64 ]; then
+      cp "$bin" "$oc_dir/stripped"
+      strip "$oc_dir/stripped"
+      said=$(run_oc "$oc_dir/stripped")
+      if [ "$said" != "$oc_version" ]; then
+        report ok "opencode: stripped, it is no longer OpenCode (--version says \"$said\"): dontStrip is needed"
+      else
+        report FAIL "opencode: stripped" "still says $oc_version: dontStrip may be unneeded, re-check the comment"
+      fi
+      rm -f "$oc_dir/stripped"
+    else
+      report SKIP "opencode: stripped" "needs strip (binutils) on x86_64"
+    fi
+    rm -rf "$oc_dir"
+  fi
+fi
+
+# 5b. The unit's RestrictAddressFamilies= and RestrictNamespaces= against the agent's sandbox: bwrap
+#     with its own user, PID and network namespaces, run under the seccomp filters systemd builds
+#     from those two settings (nix/systemd-filter.py), must start; without `net`, or without
+#     AF_NETLINK (bwrap brings up the namespace's loopback over rtnetlink), it must not.
+sandbox=(bwrap --unshare-user --unshare-pid --unshare-net --die-with-parent --ro-bind / / --proc /proc --dev /dev true)
+if ! line=$(check_eval nix/checks/hardening-filters.nix "" --raw 2>&1); then
+  report FAIL "hardening: evaluating the unit's filters" "$line"
+elif [ "$(uname -m)" != x86_64 ] || ! command -v python3 >/dev/null 2>&1 || ! command -v bwrap >/dev/null 2>&1; then
+  report SKIP "hardening: the agent's sandbox under the unit's filters" "needs x86_64, python3 and bwrap"
+elif ! err=$("${sandbox[@]}" 2>&1); then
+  report SKIP "hardening: the agent's sandbox under the unit's filters" "bwrap cannot make its namespaces here at all: $err"
+else
+  IFS=$'\t' read -r families namespaces <<<"$line"
+  filtered() { python3 nix/systemd-filter.py --families "$1" --namespaces "$2" -- "${sandbox[@]}" 2>&1; }
+  if err=$(filtered "$families" "$namespaces"); then
+    report ok "hardening: bwrap --unshare-net starts under the unit's RestrictAddressFamilies=$families, RestrictNamespaces=$namespaces"
+  else
+    report FAIL "hardening: bwrap --unshare-net under the unit's filters" "$err"
+  fi
+  without_netlink=$(sed 's/ *AF_NETLINK//' <<<"$families")
+  if ! err=$(filtered "$without_netlink" "$namespaces") && grep -q NETLINK_ROUTE <<<"$err"; then
+    report ok "hardening: without AF_NETLINK it fails (\"${err##*bwrap: }\")"
+  else
+    report FAIL "hardening: without AF_NETLINK" "bwrap did not fail on its rtnetlink socket: $err"
+  fi
+  without_net=$(sed 's/ *net\b//' <<<"$namespaces")
+  if ! err=$(filtered "$families" "$without_net"); then
+    report ok "hardening: without net in RestrictNamespaces it fails (\"${err##*bwrap: }\")"
+  else
+    report FAIL "hardening: without net in RestrictNamespaces" "bwrap started anyway"
+  fi
+fi
+
+# 6. The generated settings JSON: builds as a file, and passes the program's own shape check.
 cases=nix/checks/settings-json.nix
 if names=$(check_eval "$cases" ".json" --raw --apply 'c: builtins.concatStringsSep "\n" (builtins.attrNames c)' 2>&1); then
   while IFS= read -r name; do
@@ -147,13 +277,21 @@ else
   report FAIL "evaluating $cases" "$names"
 fi
 
-# 6. The flake through Nix's own flake machinery, nixpkgs replaced by lib (no network here).
+# 7. The flake through Nix's own flake machinery, nixpkgs replaced by lib (no network here).
 if git ls-files --error-unmatch flake.nix >/dev/null 2>&1; then
   if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" \
     '.#nixosModules.default' --apply 'm: builtins.baseNameOf (toString m)' 2>&1); then
     report ok "flake: nix eval .#nixosModules.default, nixpkgs overridden with lib"
   else
     report FAIL "flake: nix eval .#nixosModules.default" "$(tail -n 3 <<<"$out")"
+  fi
+  # Listing the packages needs no package set: OpenCode is offered where the lock pins a binary.
+  if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" --json \
+    '.#packages' --apply 'p: builtins.mapAttrs (_: builtins.attrNames) p' 2>"$scratch/flake-err") &&
+    [ "$out" = '{"aarch64-linux":["default"],"x86_64-linux":["default","opencode"]}' ]; then
+    report ok "flake: packages listed through the flake machinery: default, and opencode on x86_64-linux"
+  else
+    report FAIL "flake: nix eval .#packages" "$out $(tail -n 3 "$scratch/flake-err")"
   fi
 else
   report SKIP "flake: nix eval .#nixosModules.default" "flake.nix is not tracked by git yet"

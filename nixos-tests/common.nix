@@ -11,6 +11,18 @@
 let
   constants = import ./constants.nix;
   inherit (constants) secretsDir repoDir;
+  # The test's secrets, bare repo and fake GitHub come first.
+  testDeps = {
+    requires = [
+      "healer-test-secrets.service"
+      "homelab-repo.service"
+    ];
+    after = [
+      "healer-test-secrets.service"
+      "homelab-repo.service"
+      "fake-github.service"
+    ];
+  };
 in
 {
   imports = [ module ];
@@ -29,6 +41,7 @@ in
     wantedBy = [ "multi-user.target" ];
     before = [
       "homelab-healer.service"
+      "homelab-healer-doctor.service"
       "fake-github.service"
     ];
     serviceConfig = {
@@ -104,17 +117,13 @@ in
     } settings;
   };
 
-  systemd.services.homelab-healer = {
-    requires = [
-      "healer-test-secrets.service"
-      "homelab-repo.service"
-    ];
-    after = [
-      "healer-test-secrets.service"
-      "homelab-repo.service"
-      "fake-github.service"
-    ];
+  systemd.services.homelab-healer = testDeps // {
     # The "remote" lives outside the state dir, where ProtectSystem=strict would refuse a push.
     serviceConfig.ReadWritePaths = [ repoDir ];
   };
+  # `homelab-healer doctor` as the module runs it (the service's user, credentials and sandboxing):
+  # every required check must pass on this machine — bwrap's sandbox under the unit's hardening
+  # (user namespaces are allowed: NixOS's default, asserted by the module), git and rg on the PATH,
+  # the agent, the bare repo over file://, the fake GitHub whose token may push and open PRs.
+  systemd.services.homelab-healer-doctor = testDeps;
 }

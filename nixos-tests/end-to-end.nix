@@ -19,6 +19,17 @@ in
     machine.wait_for_open_port(8470)
     machine.wait_for_open_port(${constants.githubPort})
 
+    with subtest("homelab-healer doctor passes every required check (exit 0)"):
+        # A oneshot: `systemctl start` waits for it and fails when doctor exits non-zero.
+        status, _ = machine.execute("systemctl start homelab-healer-doctor.service")
+        report = machine.succeed("journalctl -u homelab-healer-doctor.service -o cat")
+        print(report)
+        assert status == 0, report
+        exit_status = machine.succeed(
+            "systemctl show -p ExecMainStatus --value homelab-healer-doctor.service"
+        ).strip()
+        assert exit_status == "0", exit_status
+
     with subtest("OpenObserve's alert is accepted with the bearer token"):
         out = machine.succeed(
             "curl -sS --fail-with-body -H 'Authorization: Bearer ${constants.hookToken}' "

@@ -36,7 +36,17 @@ class Forge:
             "owner": {"login": self.owner},
             "default_branch": "main",
             "html_url": f"https://github.example/{self.owner}/{self.repo}",
+            # What GitHub reports for a token that may push and open pull requests (`homelab-healer
+            # doctor` reads it; its empty POST /pulls then gets the 422 below, not a 403).
+            "permissions": {"admin": False, "maintain": False, "push": True, "triage": True, "pull": True},
         }
+
+    def label(self, name):
+        """A label the repository has: one homelab-healer added to a pull request."""
+        for pull in self.pulls:
+            if name in [label["name"] for label in pull["labels"]]:
+                return 200, {"name": name, "color": "ededed"}
+        return 404, {"message": "Not Found"}
 
     def create_pull(self, body):
         for key in ("title", "head", "base"):
@@ -155,6 +165,7 @@ def make_handler(forge, token):
         ("GET", r"/pulls/(\d+)", lambda m, q, b: pull_or_404(forge, int(m[1]))),
         ("PATCH", r"/pulls/(\d+)", lambda m, q, b: forge.update_pull(int(m[1]), b)),
         ("POST", r"/issues/(\d+)/labels", lambda m, q, b: forge.add_labels(int(m[1]), b)),
+        ("GET", r"/labels/([^/]+)", lambda m, q, b: forge.label(m[1])),
         ("POST", r"/issues/(\d+)/comments", lambda m, q, b: forge.add_comment(int(m[1]), b)),
         ("DELETE", r"/git/refs/heads/(.+)", lambda m, q, b: delete_ref(forge, m[1])),
     ]

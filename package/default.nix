@@ -39,13 +39,30 @@ buildNpmPackage {
   npmDeps = importNpmLock { inherit (lock) package packageLock; };
   npmConfigHook = importNpmLock.npmConfigHook;
 
+  # The pruned pair replaces the originals before anything reads them. importNpmLock's config hook
+  # installs from its own copy of the pair, then puts the source's package.json/package-lock.json
+  # back; the build, `npm pack` and buildNpmPackage's `npm prune --omit=dev` then read those. Were
+  # they the unpruned originals, prune would try to fetch the OpenCode optional dependency offline
+  # ("reify failed optional dependency"). nix/check.sh replays these steps.
+  prunedPackageJson = builtins.toJSON lock.package;
+  prunedPackageLock = builtins.toJSON lock.packageLock;
+  passAsFile = [
+    "prunedPackageJson"
+    "prunedPackageLock"
+  ];
+  postPatch = ''
+    cp --no-preserve=mode "$prunedPackageJsonPath" package.json
+    cp --no-preserve=mode "$prunedPackageLockPath" package-lock.json
+  '';
+
   # Why no `--omit=…` in npmFlags/npmInstallFlags: tsc needs the dev dependencies, so they
   # cannot be omitted at install, and omitting optional ones would not help anyway, because
   # importNpmLock fetches every entry of the lock it is given whatever npm later installs.
   # What keeps the 185 MB OpenCode binary the tests use (and vitest, vite, biome, esbuild with their
-  # per-platform binaries) out is the pruned lock above: runtime dependencies plus typescript
-  # and @types/*, nothing else (the project's optionalDependencies are test tooling). After the build, buildNpmPackage's `npm prune --omit=dev`
-  # leaves only the runtime dependencies in $out.
+  # per-platform binaries) out is the pruned lock above: runtime dependencies plus typescript and
+  # @types/*, nothing else (the project's optionalDependencies are test tooling; on NixOS the agent
+  # is the module's agentPackage, ./opencode.nix). After the build, buildNpmPackage's
+  # `npm prune --omit=dev` leaves only the runtime dependencies in $out.
   npmBuildScript = "build";
 
   meta = {

@@ -21,6 +21,10 @@ let
     })
   ];
   closedFirewall = h.evalHealer [ (h.healer { openFirewall = true; }) ];
+  bothKindsOfUser = h.evalHealer [
+    (h.healer { secrets.tokenFile = "/run/secrets/healer/token"; })
+    { users.users.homelab-healer.isNormalUser = true; }
+  ];
   withoutToken = h.evalHealer [ (h.healer { }) ];
 
   vmMachine = h.evalHealer [
@@ -29,6 +33,11 @@ let
     })
   ];
   vmUnit = h.unit vmMachine;
+  vmDoctor = h.doctorUnit vmMachine;
+  vmSettings = h.settingsOf vmMachine;
+  endToEnd = import ../../nixos-tests/end-to-end.nix {
+    common = import ../../nixos-tests/common.nix { module = ../../module; };
+  };
 
   hasPrefixIn = prefix: lib.any (lib.hasPrefix prefix);
   mentions = needle: lib.any (lib.hasInfix needle);
@@ -49,15 +58,39 @@ in
   (expect "GitHub with a repo but no token is refused" (mentions "needs secrets.githubTokenFile" (
     h.failedAssertions githubWithoutToken
   )) (h.failedAssertions githubWithoutToken))
+  (expect "NixOS's own user assertion holds for the module's user, and fails when it is made a normal user too" (
+    h.failedAssertions (h.evalHealer [ (h.healer { secrets.tokenFile = "/run/secrets/healer/token"; }) ]) == [ ]
+    && mentions "Exactly one of users.users.homelab-healer.isSystemUser and users.users.homelab-healer.isNormalUser must be set" (
+      h.failedAssertions bothKindsOfUser
+    )
+  ) (h.failedAssertions bothKindsOfUser))
   (expect "openFirewall on a loopback listener warns" (hasPrefixIn "services.homelabHealer.openFirewall" closedFirewall.warnings) closedFirewall.warnings)
   (expect "VM test machine: the unit waits for its secrets and the bare repo, and may push to it" (
     lib.all (u: lib.elem u vmUnit.requires) [
-      "postgresql.target"
       "healer-test-secrets.service"
       "homelab-repo.service"
     ]
+    && !(lib.elem "postgresql.target" vmUnit.requires)
+    && lib.elem "postgresql.target" vmUnit.wants
     && lib.elem "fake-github.service" vmUnit.after
     && vmUnit.serviceConfig.ReadWritePaths == [ "/var/lib/homelab-repo.git" ]
     && h.failedAssertions vmMachine == [ ]
-  ) { inherit (vmUnit) requires after; })
+  ) { inherit (vmUnit) requires wants after; })
+  (expect "VM test machine: doctor runs after the same test fixtures, with bwrap, git and rg on its PATH and user namespaces allowed" (
+    vmDoctor.requires == vmUnit.requires
+    && vmDoctor.after == vmUnit.after
+    && lib.all (p: lib.elem p vmDoctor.path) [
+      h.fakePkgs.bubblewrap
+      h.fakePkgs.git
+      h.fakePkgs.ripgrep
+    ]
+    && vmMachine.security.allowUserNamespaces
+    && vmSettings.forge.apiUrl == "http://127.0.0.1:8471"
+    && vmSettings.forge ? tokenFile
+    && vmSettings.repo.url == "file:///var/lib/homelab-repo.git"
+  ) { inherit (vmDoctor) requires after; })
+  (expect "VM end-to-end test: runs `homelab-healer doctor` and expects exit 0" (
+    lib.hasInfix "systemctl start homelab-healer-doctor.service" endToEnd.testScript
+    && lib.hasInfix "assert status == 0" endToEnd.testScript
+  ) null)
 ]

@@ -1,5 +1,8 @@
-# Option values the module system must refuse, each with (part of) the message it must give.
-# nix/check.sh evaluates every `<name>.value` expecting an error that contains `<name>.expect`.
+# Values that must be refused, each with (part of) the message it must give: the module's own
+# option types, and what NixOS's declarations refuse (nix/stubs/ copies their semantics), so a
+# value real NixOS would reject fails here too. nix/check.sh evaluates every `<name>.value`
+# expecting an error that contains `<name>.expect` (a string, or a list of strings all of which
+# must appear).
 { lib }:
 let
   h = import ./harness.nix { inherit lib; };
@@ -8,16 +11,38 @@ let
     value =
       let
         config = h.evalHealer modules;
+        unit = h.unit config;
       in
       {
         settings = h.settingsOf config;
         unit = {
-          inherit (h.unit config) serviceConfig path;
+          inherit (unit)
+            serviceConfig
+            path
+            description
+            wantedBy
+            wants
+            requires
+            after
+            ;
         };
+        tmpfiles = config.systemd.tmpfiles.settings;
+        users = config.users.users;
       };
   };
+  enabled = h.healer { secrets.tokenFile = "/run/secrets/healer/token"; };
+  onUnit = values: [
+    enabled
+    { systemd.services.homelab-healer = values; }
+  ];
+  # NixOS's unitNameType, as the module system names it in the error.
+  unitName = option: [
+    "`systemd.services.homelab-healer.${option}.\"[definition "
+    "is not of type `string matching the pattern [a-zA-Z0-9@%:_.\\-]+[.](service|socket|device|mount|automount|swap|target|path|timer|scope|slice)'"
+  ];
 in
 {
+  # The module's own options.
   port-out-of-range = refuse "`services.homelabHealer.settings.listen.port' is not of type `16 bit unsigned integer" [
     (h.healer { settings.listen.port = 70000; })
   ];
@@ -42,8 +67,63 @@ in
   extra-packages-not-packages = refuse "is not of type `package'" [
     (h.healer { extraPackages = [ "git" ]; })
   ];
-  conflicting-unit-user = refuse "`systemd.services.homelab-healer.serviceConfig.User' has conflicting definition values" [
-    (h.healer { })
-    { systemd.services.homelab-healer.serviceConfig.User = "root"; }
+  agent-package-not-a-package = refuse "`services.homelabHealer.agentPackage' is not of type `package'" [
+    (h.healer { agentPackage = "opencode"; })
   ];
+
+  # NixOS's systemd unit declarations (systemd-lib.nix, systemd-unit-options.nix).
+  conflicting-unit-user = refuse "`systemd.services.homelab-healer.serviceConfig.User' has conflicting definition values" (
+    onUnit { serviceConfig.User = "root"; }
+  );
+  after-without-unit-suffix = refuse (unitName "after") (
+    onUnit { after = [ "postgresql" ]; }
+  );
+  wanted-by-without-unit-suffix = refuse (unitName "wantedBy") (
+    onUnit { wantedBy = [ "multi-user" ]; }
+  );
+  requires-with-a-space = refuse (unitName "requires") (
+    onUnit { requires = [ "homelab repo.service" ]; }
+  );
+  description-of-two-lines = refuse "`systemd.services.homelab-healer.description' is not of type `(optionally newline-terminated) single-line string'" (
+    onUnit { description = lib.mkForce "homelab-healer\nsecond line"; }
+  );
+  service-type-not-systemds = refuse "Systemd Service field `Type' cannot have value `daemon'." (
+    onUnit { serviceConfig.Type = lib.mkForce "daemon"; }
+  );
+  restart-not-systemds = refuse "Systemd Service field `Restart' cannot have value `sometimes'." (
+    onUnit { serviceConfig.Restart = lib.mkForce "sometimes"; }
+  );
+
+  # tmpfiles.nix: an entry's fields are strings, its type among them.
+  tmpfiles-type-not-a-string = refuse "`systemd.tmpfiles.settings.homelab-healer.\"/var/lib/homelab-healer\".e.type' is not of type `string'" [
+    enabled
+    { systemd.tmpfiles.settings.homelab-healer."/var/lib/homelab-healer".e.type = 101; }
+  ];
+  tmpfiles-unknown-field = refuse "The option `systemd.tmpfiles.settings.homelab-healer.\"/var/lib/homelab-healer\".e.permissions' does not exist" [
+    enabled
+    { systemd.tmpfiles.settings.homelab-healer."/var/lib/homelab-healer".e.permissions = "0700"; }
+  ];
+
+  # users-groups.nix: /etc/passwd fields hold no colon.
+  user-description-with-colon = refuse "`users.users.homelab-healer.description' is not of type `string, not containing newlines or colons'" [
+    enabled
+    { users.users.homelab-healer.description = lib.mkForce "homelab-healer: the service"; }
+  ];
+
+  # package/opencode.nix where the lock pins no binary for the system (aarch64 today).
+  opencode-on-unpinned-system = {
+    expect = "package-lock.json pins no opencode-linux-arm64 for aarch64-linux";
+    value =
+      let
+        lock = builtins.fromJSON (builtins.readFile ../../package-lock.json);
+        pkgs = import ../stubs/fake-pkgs.nix {
+          inherit lib;
+          system = "aarch64-linux";
+        };
+      in
+      if lock.packages ? "node_modules/opencode-linux-arm64" then
+        throw "package-lock.json pins no opencode-linux-arm64 for aarch64-linux (not so: the lock has it now; drop this case)"
+      else
+        (pkgs.callPackage ../../package/opencode.nix { }).fake.src.fake.url;
+  };
 }

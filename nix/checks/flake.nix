@@ -1,5 +1,6 @@
 # The flake's wiring, evaluated offline: its outputs are called with nixpkgs `lib` as the nixpkgs
-# input and a package set that throws if anything reaches for it (nothing builds here).
+# input and the fake package sets as legacyPackages (nothing builds here; the VM tests' and dev
+# shell's builders are absent, so those outputs are only counted).
 # Returns a list of { name, ok, detail }.
 { lib }:
 let
@@ -13,7 +14,9 @@ let
   ];
   nixpkgs = {
     inherit lib;
-    legacyPackages = lib.genAttrs systems (s: throw "offline check: no nixpkgs package set for ${s}");
+    legacyPackages = lib.genAttrs systems (
+      system: import ../stubs/fake-pkgs.nix { inherit lib system; }
+    );
   };
   outputs = flake.outputs { inherit self nixpkgs; };
   self = outputs // {
@@ -43,14 +46,38 @@ in
       devShells = lib.attrNames outputs.devShells;
     }
   )
-  (expectEq "checks: the package build and the three VM tests"
-    [
-      "bad-input"
-      "crash-recovery"
-      "end-to-end"
-      "package"
-    ]
-    (lib.attrNames outputs.checks.x86_64-linux)
+  (expectEq "checks: the package builds (OpenCode where the lock pins it) and the three VM tests"
+    {
+      x86_64-linux = [
+        "bad-input"
+        "crash-recovery"
+        "end-to-end"
+        "opencode"
+        "package"
+      ];
+      aarch64-linux = [
+        "bad-input"
+        "crash-recovery"
+        "end-to-end"
+        "package"
+      ];
+    }
+    {
+      x86_64-linux = lib.attrNames outputs.checks.x86_64-linux;
+      aarch64-linux = lib.attrNames outputs.checks.aarch64-linux;
+    }
+  )
+  (expectEq "packages.<system>.opencode is package/opencode.nix, the module's default agent"
+    {
+      name = "opencode-${(import ../../package/opencode-lock.nix { inherit lib; }).testedVersion}";
+      same = true;
+    }
+    {
+      inherit (outputs.packages.x86_64-linux.opencode) name;
+      same =
+        outputs.packages.x86_64-linux.opencode.fake.src.fake
+        == (nixpkgs.legacyPackages.x86_64-linux.callPackage ../../package/opencode.nix { }).fake.src.fake;
+    }
   )
   (expect "nixosModules.default is the module evaluated by these checks" (
     outputs.nixosModules.default == ../../module

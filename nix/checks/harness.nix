@@ -3,16 +3,25 @@
 rec {
   fakePkgs = import ../stubs/fake-pkgs.nix { inherit lib; };
 
-  # The evaluated NixOS-ish config for the given extra modules.
-  evalHealer =
+  # The evaluated NixOS-ish config for the given extra modules, as on NixOS 25.11 (which has
+  # postgresql.target).
+  evalHealer = modules: evalWith { } modules;
+
+  # The same with a choice of NixOS release ("25.05": no postgresql.target) and host system.
+  evalWith =
+    {
+      release ? "25.11",
+      system ? "x86_64-linux",
+    }:
     modules:
     (lib.evalModules {
       class = "nixos";
       modules = [
         ../stubs/nixos-options.nix
         ../../module
-        { _module.args.pkgs = fakePkgs; }
+        { _module.args.pkgs = import ../stubs/fake-pkgs.nix { inherit lib system; }; }
       ]
+      ++ lib.optional (release != "25.05") ../stubs/postgresql-target.nix
       ++ modules;
     }).config;
 
@@ -29,6 +38,7 @@ rec {
   failedAssertions = config: map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
 
   unit = config: config.systemd.services.homelab-healer;
+  doctorUnit = config: config.systemd.services.homelab-healer-doctor;
 
   # The config file the unit runs with: the build-time-checked copy, or the raw one.
   configFile = config: config.environment.etc."homelab-healer/config.json".source;

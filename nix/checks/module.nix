@@ -5,6 +5,9 @@ let
   h = import ./harness.nix { inherit lib; };
   inherit (h) expect expectEq;
   pkgs = h.fakePkgs;
+  healerPackage = pkgs.callPackage ../../package { };
+  pinnedOpencode = pkgs.callPackage ../../package/opencode.nix { };
+  inherit (import ../../package/opencode-lock.nix { inherit lib; }) testedVersion;
 
   secrets = {
     tokenFile = "/run/secrets/healer/token";
@@ -29,6 +32,9 @@ let
           topic = "homelab";
         };
         agent.model = "anthropic/claude-sonnet-4-5";
+        # Freeform keys (issue 11's egress allowlist) pass through untyped.
+        agent.network = "allowlist";
+        agent.allowedHosts = [ "192.168.1.20:11434" ];
         triage.settleSeconds = 0;
       };
     })
@@ -54,17 +60,53 @@ let
   ];
   minimalUnit = h.unit minimal;
 
+  fullDoctor = h.doctorUnit full;
+
+  # NixOS 25.05: no postgresql.target.
+  release2505 = h.evalWith { release = "25.05"; } [
+    (h.healer { secrets.tokenFile = "/run/secrets/healer/token"; })
+  ];
+
+  # A host whose nix and systemd are not pkgs' own.
+  hostTools = h.evalHealer [
+    (h.healer { secrets.tokenFile = "/run/secrets/healer/token"; })
+    {
+      nix.package = pkgs.fakeDrv "nix-2.28.4-host" { meta.mainProgram = "nix"; };
+      systemd.package = pkgs.fakeDrv "systemd-257.9-host" { meta.mainProgram = "systemctl"; };
+    }
+  ];
+
+  # nixpkgs' own opencode, another version than the tested one.
+  otherAgent = h.evalHealer [
+    (h.healer {
+      secrets.tokenFile = "/run/secrets/healer/token";
+      agentPackage = pkgs.opencode;
+    })
+  ];
+
+  noUserNamespaces = h.evalHealer [
+    (h.healer { secrets.tokenFile = "/run/secrets/healer/token"; })
+    { security.allowUserNamespaces = false; }
+  ];
+  noUserNamespacesNoSandbox = h.evalHealer [
+    (h.healer {
+      secrets.tokenFile = "/run/secrets/healer/token";
+      settings.agent.sandbox = "none";
+    })
+    { security.allowUserNamespaces = false; }
+  ];
+
   exe = pkg: lib.getExe pkg;
   checkScript = (h.configFile full).fake.script;
 in
 [
   (expectEq "ExecStart runs `serve` on the build-time-checked config"
-    "${exe pkgs.homelab-healer} serve --config ${h.configFile full}"
+    "${exe healerPackage} serve --config ${h.configFile full}"
     fullService.ExecStart
   )
   (expect "the config is checked at build time with `check-config --shape-only`" (
     lib.hasInfix ''homelab-healer check-config --shape-only --config "$config"'' checkScript
-    && (h.configFile full).fake.env.nativeBuildInputs == [ pkgs.homelab-healer ]
+    && (h.configFile full).fake.env.nativeBuildInputs == [ healerPackage ]
   ) checkScript)
   (expectEq "checkConfig = false uses the raw generated file" "homelab-healer.json"
     (h.configFile minimal).name
@@ -109,7 +151,7 @@ in
     {
       stateDir = "/var/lib/homelab-healer";
       url = "postgresql:///homelab-healer?host=/run/postgresql";
-      command = exe pkgs.opencode;
+      command = exe pinnedOpencode;
       settle = 0;
     }
     {
@@ -119,15 +161,116 @@ in
       settle = fullSettings.triage.settleSeconds;
     }
   )
-  (expect "ordered after and requiring postgresql.target" (
-    lib.elem "postgresql.target" fullUnit.after && lib.elem "postgresql.target" fullUnit.requires
-  ) { inherit (fullUnit) after requires; })
+  (expectEq "NixOS 25.11: wants and is ordered after postgresql.target, never requires it (a PostgreSQL restart must not bounce the service)"
+    {
+      wants = [
+        "network-online.target"
+        "postgresql.target"
+      ];
+      after = [
+        "network-online.target"
+        "postgresql.target"
+      ];
+      requires = [ ];
+      bindsTo = [ ];
+      partOf = [ ];
+    }
+    { inherit (fullUnit) wants after requires bindsTo partOf; }
+  )
+  (expectEq "NixOS 25.05 (no postgresql.target): wants and is ordered after postgresql.service"
+    {
+      wants = [
+        "network-online.target"
+        "postgresql.service"
+      ];
+      after = [
+        "network-online.target"
+        "postgresql.service"
+      ];
+      requires = [ ];
+    }
+    { inherit (h.unit release2505) wants after requires; }
+  )
   (expect "without createLocally: no Postgres dependency, no database URL" (
-    !(lib.elem "postgresql.target" minimalUnit.after)
+    !(lib.any (lib.hasPrefix "postgresql") (minimalUnit.after ++ minimalUnit.wants))
     && minimalUnit.requires == [ ]
     && !((h.settingsOf minimal).database ? url)
     && !minimal.services.postgresql.enable
-  ) { inherit (minimalUnit) after requires; })
+  ) { inherit (minimalUnit) after wants requires; })
+  (expectEq "KillMode=mixed: systemd's SIGTERM reaches only the service, which ends the agent in its own order"
+    {
+      KillMode = "mixed";
+      TimeoutStopSec = 120;
+    }
+    { inherit (fullService) KillMode TimeoutStopSec; }
+  )
+  (expectEq "the default agent is the pinned OpenCode, the version the tests run"
+    {
+      version = testedVersion;
+      name = "opencode-${testedVersion}";
+      command = exe pinnedOpencode;
+      warnings = [ ];
+    }
+    {
+      inherit (full.services.homelabHealer.agentPackage) version name;
+      command = fullSettings.agent.command;
+      warnings = full.warnings;
+    }
+  )
+  (expect "another agentPackage version is used, with a warning naming the tested version" (
+    (h.settingsOf otherAgent).agent.command == exe pkgs.opencode
+    && lib.any (
+      w: lib.hasInfix "opencode-1.0.150" w && lib.hasInfix "tested with OpenCode ${testedVersion}" w
+    ) otherAgent.warnings
+  ) otherAgent.warnings)
+  (expectEq "nix and systemd on the PATH are the host's (config.nix.package, config.systemd.package)"
+    [
+      "nix-2.28.4-host"
+      "systemd-257.9-host"
+    ]
+    (map (p: p.name) (lib.filter (p: lib.hasSuffix "-host" p.name) (h.unit hostTools).path))
+  )
+  (expect "security.allowUserNamespaces = false is refused while the sandbox is bubblewrap, saying why" (
+    lib.any (lib.hasInfix "bubblewrap sandbox needs unprivileged user namespaces") (
+      h.failedAssertions noUserNamespaces
+    )
+  ) (h.failedAssertions noUserNamespaces))
+  (expectEq "with agent.sandbox = \"none\" user namespaces may be off" [ ] (
+    h.failedAssertions noUserNamespacesNoSandbox
+  ))
+  (expectEq "agent.network and agent.allowedHosts pass through the freeform settings"
+    {
+      network = "allowlist";
+      allowedHosts = [ "192.168.1.20:11434" ];
+    }
+    { inherit (fullSettings.agent) network allowedHosts; }
+  )
+  (expect "the doctor unit runs `doctor` as the service runs: same user, credentials, sandboxing, PATH and ordering" (
+    fullDoctor.serviceConfig.ExecStart == "${exe healerPackage} doctor --config ${h.configFile full}"
+    && fullDoctor.serviceConfig.Type == "oneshot"
+    && fullDoctor.wantedBy == [ ]
+    && fullDoctor.path == fullUnit.path
+    && fullDoctor.wants == fullUnit.wants
+    && fullDoctor.after == fullUnit.after
+    &&
+      removeAttrs fullDoctor.serviceConfig [
+        "ExecStart"
+        "Type"
+        "TimeoutStartSec"
+        # The user's additions in this case went to the service only.
+        "SystemCallFilter"
+        "ReadWritePaths"
+      ] == removeAttrs fullService [
+        "ExecStart"
+        "Type"
+        "Restart"
+        "RestartSec"
+        "KillMode"
+        "TimeoutStopSec"
+        "SystemCallFilter"
+        "ReadWritePaths"
+      ]
+  ) fullDoctor.serviceConfig)
   (expectEq "Postgres gets the database and its owner role"
     {
       enable = true;
@@ -190,7 +333,7 @@ in
       SystemCallArchitectures = "native";
       UMask = "0077";
       PrivateUsers = false;
-      RestrictNamespaces = "user mnt pid";
+      RestrictNamespaces = "user mnt pid net";
       ProtectKernelTunables = false;
       ProtectKernelLogs = false;
       ProtectHostname = false;
@@ -216,6 +359,14 @@ in
       ] fullService
     )
   )
+  (expect "address families: AF_UNIX kept (the egress proxy socket), AF_NETLINK for the sandbox's loopback" (
+    lib.all (f: lib.elem f fullService.RestrictAddressFamilies) [
+      "AF_UNIX"
+      "AF_INET"
+      "AF_INET6"
+      "AF_NETLINK"
+    ]
+  ) fullService.RestrictAddressFamilies)
   (expectEq "unit list options concatenate with the user's (real unitOption merge)"
     [
       "@system-service"
@@ -239,8 +390,9 @@ in
     ])
     fullUnit.path
   )
-  (expectEq "tmpfiles keeps the state dir private"
+  (expectEq "tmpfiles keeps the state dir private (an `e` entry: adjust, never create)"
     {
+      type = "e";
       user = "homelab-healer";
       group = "homelab-healer";
       mode = "0700";

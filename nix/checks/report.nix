@@ -5,6 +5,7 @@ let
   groups = {
     module = import ./module.nix { inherit lib; } ++ import ./assertions.nix { inherit lib; };
     npm-lock = import ./npm-lock.nix { inherit lib; };
+    package = import ./package.nix { inherit lib; };
     flake = import ./flake.nix { inherit lib; };
   };
   line =

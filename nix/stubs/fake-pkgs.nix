@@ -1,8 +1,11 @@
-# A fake `pkgs` for evaluating the module with only nixpkgs `lib`: packages are derivation-like
-# attrsets (type, name, outPath, meta) and the builders record what they were asked to build
-# instead of building it, so the checks can inspect the generated config and the build-time
-# check's script. Nothing here can be built.
-{ lib }:
+# A fake `pkgs` for evaluating the module and package/*.nix with only nixpkgs `lib`: packages are
+# derivation-like attrsets (type, name, outPath, meta) and the builders record what they were
+# asked to build instead of building it, so the checks can inspect the generated config, the
+# build-time check's script and the derivations' arguments. Nothing here can be built.
+{
+  lib,
+  system ? "x86_64-linux",
+}:
 let
   fakeDrv =
     name: extra:
@@ -14,67 +17,111 @@ let
     }
     // extra;
   tool = pname: main: fakeDrv pname { meta.mainProgram = main; };
-in
-{
-  inherit fakeDrv;
+  hook = name: fakeDrv name { };
 
-  homelab-healer = tool "homelab-healer-0.1.0" "homelab-healer";
-  opencode = tool "opencode-1.18.33" "opencode";
-  bubblewrap = tool "bubblewrap-0.11.0" "bwrap";
-  git = tool "git-2.51.0" "git";
-  openssh = tool "openssh-10.0p2" "ssh";
-  nix = tool "nix-2.31.2" "nix";
-  systemd = tool "systemd-258" "systemctl";
-  ripgrep = tool "ripgrep-14.1.1" "rg";
-  postgresql = tool "postgresql-17.6" "psql";
-  # What the VM test machine (nixos-tests/common.nix) uses besides the module.
-  inherit lib;
-  curl = tool "curl-8.16.0" "curl";
-  jq = tool "jq-1.8.1" "jq";
-  coreutils = tool "coreutils-9.8" "ls";
-  gnused = tool "gnused-4.9" "sed";
-  gnugrep = tool "gnugrep-3.12" "grep";
-  python3 = tool "python3-3.13.7" "python3" // {
-    interpreter = "/nix/store/00000000000000000000000000000000-python3-3.13.7/bin/python3";
-  };
-  writeShellScript = name: text: fakeDrv name { fake = { inherit text; }; };
+  # mkDerivation / buildNpmPackage: pname + version as nixpkgs names them, the arguments kept.
+  recordDrv =
+    attrs:
+    fakeDrv "${attrs.pname}-${attrs.version}" {
+      inherit (attrs) pname version;
+      meta = attrs.meta or { };
+      passthru = attrs.passthru or { };
+      fake = attrs;
+    }
+    // (attrs.passthru or { });
 
-  # Only the module's `package` default calls it.
-  callPackage = _fn: _args: tool "homelab-healer-0.1.0" "homelab-healer";
+  self = {
+    inherit fakeDrv lib;
 
-  formats.json =
-    { }:
-    {
-      # The same value type as nixpkgs' pkgs.formats.json.
-      type =
-        let
-          valueType =
-            types.nullOr (
-              types.oneOf [
-                types.bool
-                types.int
-                types.float
-                types.str
-                types.path
-                (types.attrsOf valueType)
-                (types.listOf valueType)
-              ]
-            )
-            // {
-              description = "JSON value";
-            };
-          inherit (lib) types;
-        in
-        valueType;
-      generate =
-        name: value:
-        fakeDrv name {
-          fake.value = value;
-          fake.json = builtins.toJSON value;
+    stdenv = {
+      hostPlatform = lib.systems.elaborate system;
+      mkDerivation = recordDrv;
+    };
+    fetchurl = args: fakeDrv (baseNameOf args.url) { fake = args; };
+    autoPatchelfHook = hook "auto-patchelf-hook";
+    versionCheckHook = hook "version-check-hook";
+    writableTmpDirAsHomeHook = hook "writable-tmp-dir-as-home-hook";
+
+    nodejs_22 = tool "nodejs-22.20.0" "node";
+    buildNpmPackage = recordDrv;
+    # nixpkgs' importNpmLock is a functor with the hooks as attributes.
+    importNpmLock = {
+      __functor =
+        _: args:
+        fakeDrv "${args.package.name or "unknown"}-${args.package.version or "0.0.0"}-sources" {
+          fake = args;
         };
+      npmConfigHook = hook "npm-config-hook";
     };
 
-  runCommand =
-    name: env: script:
-    fakeDrv name { fake = { inherit env script; }; };
-}
+    # callPackage as nixpkgs does it: a function (or a file holding one) gets the arguments it
+    # names from this set, overridden by the explicit ones.
+    callPackage =
+      fn: args:
+      let
+        f = if lib.isFunction fn then fn else import fn;
+      in
+      f (builtins.intersectAttrs (lib.functionArgs f) self // args);
+
+    bubblewrap = tool "bubblewrap-0.11.0" "bwrap";
+    git = tool "git-2.51.0" "git";
+    openssh = tool "openssh-10.0p2" "ssh";
+    # What nixpkgs itself has; the module must default to the host's (config.nix.package, …).
+    nix = tool "nix-2.31.2" "nix";
+    systemd = tool "systemd-258" "systemctl";
+    ripgrep = tool "ripgrep-14.1.1" "rg";
+    postgresql = tool "postgresql-17.6" "psql";
+    # nixpkgs' own OpenCode, an older release than the one tested here.
+    opencode = fakeDrv "opencode-1.0.150" {
+      version = "1.0.150";
+      meta.mainProgram = "opencode";
+    };
+    # What the VM test machine (nixos-tests/common.nix) uses besides the module.
+    curl = tool "curl-8.16.0" "curl";
+    jq = tool "jq-1.8.1" "jq";
+    coreutils = tool "coreutils-9.8" "ls";
+    gnused = tool "gnused-4.9" "sed";
+    gnugrep = tool "gnugrep-3.12" "grep";
+    python3 = tool "python3-3.13.7" "python3" // {
+      interpreter = "/nix/store/00000000000000000000000000000000-python3-3.13.7/bin/python3";
+    };
+    writeShellScript = name: text: fakeDrv name { fake = { inherit text; }; };
+
+    formats.json =
+      { }:
+      {
+        # The same value type as nixpkgs' pkgs.formats.json.
+        type =
+          let
+            valueType =
+              types.nullOr (
+                types.oneOf [
+                  types.bool
+                  types.int
+                  types.float
+                  types.str
+                  types.path
+                  (types.attrsOf valueType)
+                  (types.listOf valueType)
+                ]
+              )
+              // {
+                description = "JSON value";
+              };
+            inherit (lib) types;
+          in
+          valueType;
+        generate =
+          name: value:
+          fakeDrv name {
+            fake.value = value;
+            fake.json = builtins.toJSON value;
+          };
+      };
+
+    runCommand =
+      name: env: script:
+      fakeDrv name { fake = { inherit env script; }; };
+  };
+in
+self

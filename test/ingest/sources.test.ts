@@ -47,6 +47,31 @@ describe("alertmanager", () => {
     expect(alerts("alertmanager", other)[0]!.fingerprint).not.toBe(one[0]!.fingerprint);
   });
 
+  it("scopes the idempotency key like the fingerprint: another Alertmanager is another occurrence", () => {
+    const one = alerts("alertmanager", base());
+    const other = base();
+    other.externalURL = "http://other.home.arpa:9093";
+    const two = alerts("alertmanager", other);
+    // Same labels, same sender label hash, same startsAt: only externalURL differs.
+    expect(two.map((a) => a.details.senderFingerprint)).toEqual(one.map((a) => a.details.senderFingerprint));
+    for (const [i, a] of two.entries()) expect(a.idempotencyKey).not.toBe(one[i]!.idempotencyKey);
+  });
+
+  it("a retried delivery and a repeat notification keep their keys (group fields are not part of it)", () => {
+    const first = alerts("alertmanager", base());
+    expect(alerts("alertmanager", base()).map((a) => a.idempotencyKey)).toEqual(
+      first.map((a) => a.idempotencyKey),
+    );
+    const repeat = base();
+    repeat.notification_reason = "repeat_interval";
+    repeat.truncatedAlerts = 3;
+    repeat.groupKey = '{}:{alertname="SystemdUnitFailed"}';
+    repeat.alerts.reverse();
+    expect(alerts("alertmanager", repeat).map((a) => a.idempotencyKey)).toEqual(
+      first.map((a) => a.idempotencyKey).reverse(),
+    );
+  });
+
   it("keeps annotations in details and the summary annotation as summary", () => {
     const alert = alerts("alertmanager", base())[0]!;
     expect(alert.summary).toBe("systemd unit mnt-media.mount failed on media-01");
@@ -64,8 +89,18 @@ describe("grafana", () => {
     const one = alerts("grafana", body)[0]!;
     body.orgId = 2;
     body.alerts[0].orgId = 2;
-    expect(alerts("grafana", body)[0]!.fingerprint).not.toBe(one.fingerprint);
+    const two = alerts("grafana", body)[0]!;
+    expect(two.fingerprint).not.toBe(one.fingerprint);
+    expect(two.idempotencyKey).not.toBe(one.idempotencyKey);
     expect(one.details).toMatchObject({ orgId: 1, ruleUID: "dez1k9m3p0hs0e" });
+  });
+
+  it("scopes the key by externalURL too, and keeps it for a retry", () => {
+    const body = fixture("grafana/firing.disk-almost-full.json");
+    const one = alerts("grafana", body)[0]!;
+    expect(alerts("grafana", body)[0]!.idempotencyKey).toBe(one.idempotencyKey);
+    body.externalURL = "http://grafana-2.home.arpa:3000/";
+    expect(alerts("grafana", body)[0]!.idempotencyKey).not.toBe(one.idempotencyKey);
   });
 });
 
@@ -83,6 +118,98 @@ describe("uptime-kuma", () => {
   it("the resolve starts at lastDownTime", () => {
     const up = alerts("uptime-kuma", fixture("uptime-kuma/v2.up.jellyfin-http.json"))[0]!;
     expect(up.startsAt?.toISOString()).toBe("2026-08-21T01:16:03.412Z");
+  });
+});
+
+describe("uptime-kuma certificate notices (monitor and heartbeat null)", () => {
+  const notice = (msg: string, receivedAt?: Date) =>
+    alerts("uptime-kuma", { heartbeat: null, monitor: null, msg }, receivedAt)[0]!;
+
+  it("reads monitor name and URL out of the text: service = monitor, host = the URL's host", () => {
+    const alert = alerts("uptime-kuma", fixture("uptime-kuma/v2.certificate.nextcloud-server.json"))[0]!;
+    expect(alert).toMatchObject({
+      source: "uptime-kuma",
+      status: "firing",
+      name: "Nextcloud certificate",
+      service: "Nextcloud",
+      host: "cloud.home.arpa",
+      severity: "warning",
+      summary:
+        "[Nextcloud][https://cloud.home.arpa] server certificate cloud.home.arpa will expire in 7 days",
+    });
+    expect(alert.fingerprint).toBe(
+      hashIdentity(["uptime-kuma", "Nextcloud", "https://cloud.home.arpa", "certificate"]),
+    );
+    expect(alert.details).toMatchObject({
+      url: "https://cloud.home.arpa",
+      certificateType: "server",
+      commonName: "cloud.home.arpa",
+      daysRemaining: 7,
+    });
+  });
+
+  it("one fingerprint per (monitor, URL): every certificate of the chain, every threshold day", () => {
+    const server = alerts("uptime-kuma", fixture("uptime-kuma/v2.certificate.nextcloud-server.json"))[0]!;
+    const intermediate = alerts(
+      "uptime-kuma",
+      fixture("uptime-kuma/v2.certificate.nextcloud-intermediate.json"),
+    )[0]!;
+    const later = notice(
+      "[Nextcloud][https://cloud.home.arpa] server certificate cloud.home.arpa will expire in 3 days",
+    );
+    expect(intermediate.fingerprint).toBe(server.fingerprint);
+    expect(later.fingerprint).toBe(server.fingerprint);
+    expect(new Set([server, intermediate, later].map((a) => a.idempotencyKey)).size).toBe(3);
+    const elsewhere = notice(
+      "[Nextcloud][https://cloud2.home.arpa] server certificate cloud2.home.arpa will expire in 7 days",
+    );
+    const renamed = notice(
+      "[Nextcloud 2][https://cloud.home.arpa] server certificate cloud.home.arpa will expire in 7 days",
+    );
+    expect(elsewhere.fingerprint).not.toBe(server.fingerprint);
+    expect(renamed.fingerprint).not.toBe(server.fingerprint);
+    expect(elsewhere.host).toBe("cloud2.home.arpa");
+  });
+
+  it("reads the 1.23 wording, every certificate type, IPv6 URLs and expired certificates", () => {
+    const old = alerts("uptime-kuma", fixture("uptime-kuma/v1.23.certificate.vaultwarden-server.json"))[0]!;
+    expect(old).toMatchObject({ service: "Vaultwarden", host: "vault.home.arpa" });
+    expect(old.details).toMatchObject({ url: "https://vault.home.arpa:8443/", daysRemaining: 3 });
+    for (const type of ["server", "intermediate CA", "root CA", "self-signed"]) {
+      const a = notice(`[NAS][https://nas.home.arpa] ${type} certificate nas will expire in 21 days`);
+      expect(a.details).toMatchObject({ certificateType: type, commonName: "nas" });
+    }
+    // Globalping monitors send an empty type: two spaces before "certificate".
+    expect(
+      notice("[NAS][https://nas.home.arpa]  certificate nas will expire in 2 days").details,
+    ).toMatchObject({
+      certificateType: null,
+      daysRemaining: 2,
+    });
+    const v6 = notice(
+      "[Router][https://[fd00::1]:8443] self-signed certificate undefined will expire in -1 days",
+    );
+    expect(v6).toMatchObject({ service: "Router", host: "fd00::1", severity: "critical" });
+    expect(v6.details).toMatchObject({ commonName: null, daysRemaining: -1 });
+    const nameWithBrackets = notice(
+      "[media [4K]][https://jf.home.arpa] server certificate jf will expire in 7 days",
+    );
+    expect(nameWithBrackets).toMatchObject({ service: "media [4K]", host: "jf.home.arpa" });
+  });
+
+  it("a retry within the minute is the same occurrence; the same text in a later cycle is a new one", () => {
+    const msg =
+      "[Nextcloud][https://cloud.home.arpa] server certificate cloud.home.arpa will expire in 7 days";
+    const first = notice(msg, new Date("2026-08-21T03:00:05Z"));
+    expect(notice(msg, new Date("2026-08-21T03:00:55Z")).idempotencyKey).toBe(first.idempotencyKey);
+    expect(notice(msg, new Date("2026-11-19T03:00:05Z")).idempotencyKey).not.toBe(first.idempotencyKey);
+  });
+
+  it("keeps the note for a text that is not a certificate notice (the Test button, a domain notice)", () => {
+    for (const msg of ["control-plane Testing", "Domain name home.arpa will expire in 7 days"]) {
+      const result = parseDelivery("uptime-kuma", JSON.stringify({ heartbeat: null, monitor: null, msg }));
+      expect(result.kind).toBe("test");
+    }
   });
 });
 

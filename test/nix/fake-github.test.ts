@@ -94,6 +94,28 @@ describe.skipIf(!python)("nixos-tests/fake-github.py against the Octokit forge",
     expect(pulls[0]?.base.ref).toBe("main");
   });
 
+  it("answers what `homelab-healer doctor` asks, as GitHub does for a token with pull_requests: write", async () => {
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}/repos/homelab/infra${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const repo = await call("GET", "");
+    expect(repo.status).toBe(200);
+    expect(repo.body.permissions).toMatchObject({ push: true, pull: true });
+    // An empty pull request: refused for its fields (422), not for the token's rights (403).
+    expect((await call("POST", "/pulls", {})).status).toBe(422);
+    // The label the first PR got exists now; another does not.
+    expect(await call("GET", "/labels/homelab-healer")).toMatchObject({
+      status: 200,
+      body: { name: "homelab-healer" },
+    });
+    expect((await call("GET", "/labels/elsewhere")).status).toBe(404);
+  });
+
   it("reads, comments on and closes the PR, and deletes its branch", async () => {
     expect(await forge.getPr(1)).toMatchObject({ state: "open", headSha });
     expect(await forge.comment(1, "still happening")).toMatchObject({ id: 1 });

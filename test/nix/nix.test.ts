@@ -78,7 +78,8 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
     ["the module gives the expected unit, users, Postgres, tmpfiles and firewall", "module: "],
     ["bad option values fail with the module system's message", "rejected: "],
     ["the generated settings build as a file", "settings JSON builds: "],
-    ["the pruned npm lock is enough to build and run the program", "package: "],
+    ["package/: the OpenCode derivation and buildNpmPackage's phases on one pruned lock", "package: "],
+    ["the pinned OpenCode: the lock's tarball, runs once patched, needs dontStrip", "opencode: "],
     ["the generated settings pass `check-config --shape-only`", "check-config --shape-only"],
   ] as const)("%s", ([_title, prefix], ctx) => {
     const lines = group(prefix);

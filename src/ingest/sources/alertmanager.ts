@@ -20,8 +20,11 @@ import {
  * Alertmanager webhook v4 (research/alert-formats.md §2); Grafana's v1 adds fields (grafana.ts).
  * One NormalizedAlert per `alerts[]` entry, with that entry's own status (never the group's, §7.5).
  * Fingerprint: [source, externalURL, orgId (Grafana; else null), alerts[].fingerprint] — the sender's
- * label hash is stable across firing, resolved and repeats (§7.4). Idempotency key: [source,
- * alerts[].fingerprint, status, startsAt, endsAt or ""] (§7.3), so a repeat notification is a duplicate.
+ * label hash is stable across firing, resolved and repeats (§7.4). Idempotency key: [source, our
+ * fingerprint, status, startsAt, endsAt or ""] (§7.3), so a repeat notification is a duplicate. The key
+ * is built on our fingerprint, not the sender's label hash, so it is scoped exactly like the incident:
+ * two Alertmanagers (or Grafana orgs) sending the same labels and startsAt are two occurrences, not
+ * one delivery retried.
  *
  * service: the first present of the labels `unit`, `systemd_unit`, `name` (node-exporter's systemd
  * collector; only when it looks like a unit, since `name` means anything elsewhere) and `service`.
@@ -110,11 +113,12 @@ export function normalizeAmAlert(
   const annotations = annotationsOf(alert.annotations);
   const endsAt = alert.endsAt && alert.endsAt !== ZERO_TIME ? alert.endsAt : "";
   const summaryKey = extras.summaryKeys.find((key) => optText(annotations[key]));
+  const fingerprint = hashIdentity([extras.source, group.externalURL, extras.orgId, alert.fingerprint]);
   const normalized: NormalizedAlert = {
     source: extras.source,
     status: alert.status,
-    fingerprint: hashIdentity([extras.source, group.externalURL, extras.orgId, alert.fingerprint]),
-    idempotencyKey: hashIdentity([extras.source, alert.fingerprint, alert.status, alert.startsAt, endsAt]),
+    fingerprint,
+    idempotencyKey: hashIdentity([extras.source, fingerprint, alert.status, alert.startsAt, endsAt]),
     name: optText(labels.alertname) ?? "alert",
     service: serviceOf(labels),
     host: hostFromLabels(labels),

@@ -13,6 +13,7 @@ import {
   optText,
   parseTime,
 } from "./common.js";
+import { certificateNoticeAlert, readCertificateNotice } from "./uptime-kuma-certificate.js";
 
 /*
  * Uptime Kuma webhook, default JSON body (research/alert-formats.md §4). heartbeat.status: 0 DOWN →
@@ -21,8 +22,10 @@ import {
  * monitor id] (the reference normaliser's identity; one Kuma per homelab, so no instance part).
  * Idempotency key ["uptime-kuma", monitor id, heartbeat.time, status] (§7.3): a resend while down has a
  * new time. With monitor and heartbeat both null the body is the "Test" button or a certificate-expiry
- * notice; neither names a monitor, so both are accepted as `test` and never become incidents. A
- * certificate notice that does carry its monitor becomes its own alert (["uptime-kuma", id, "certificate"]).
+ * notice. A notice in Kuma's format names its monitor and URL in the text and becomes an alert of its own
+ * (uptime-kuma-certificate.ts); the test button, and a notice whose text does not match, stay a note
+ * (`test`), never an incident. A certificate notice that carries its monitor object but not the format
+ * is keyed by monitor id (["uptime-kuma", id, "certificate"]).
  * service = monitor name; host = a "host" tag, else monitor.hostname, else the URL's host.
  */
 
@@ -75,7 +78,7 @@ function withoutMonitor(msg: string): ParseResult {
   if (CERTIFICATE.test(text)) {
     return {
       kind: "test",
-      note: `Uptime Kuma certificate notice names no monitor, so it is not an incident: ${text}`,
+      note: `Uptime Kuma certificate notice not in the "[monitor][url] … certificate … will expire in N days" format, so it names no monitor and is not an incident: ${text}`,
     };
   }
   return {
@@ -107,12 +110,18 @@ function certificateAlert(msg: string, monitor: Monitor): ParseResult {
 }
 
 /** Uptime Kuma webhook notification (JSON body). */
-export const parseUptimeKuma: DeliveryParser = neverThrows((body) => {
+export const parseUptimeKuma: DeliveryParser = neverThrows((body, options = {}) => {
   const parsed = parseWith(body, KumaSchema);
   if (!parsed.ok) return parsed.result;
   const { msg, heartbeat, monitor } = parsed.value;
-  if (!heartbeat)
+  if (!heartbeat) {
+    const notice = readCertificateNotice(msg);
+    if (notice) {
+      const alert = certificateNoticeAlert(msg, notice, tagLabels(monitor), options.receivedAt);
+      return { kind: "alerts", alerts: [alert], repaired: false };
+    }
     return monitor && CERTIFICATE.test(msg) ? certificateAlert(msg, monitor) : withoutMonitor(msg);
+  }
   if (heartbeat.status >= 2) return { kind: "alerts", alerts: [], repaired: false };
   const monitorId = monitor?.id ?? heartbeat.monitorID;
   const labels = tagLabels(monitor);
