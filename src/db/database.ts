@@ -3,10 +3,20 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
-import { namePreparedStatements } from "./prepared.js";
 import type { Database } from "./tables.js";
 
 export type Db = Kysely<Database>;
+
+const pools = new WeakMap<Db, pg.Pool>();
+
+/**
+ * The pg pool behind a PostgreSQL database (none for PGlite), for the few statements worth sending
+ * by name (pg's `{ name, text, values }`: parsed and planned once per connection). Kysely sends
+ * every statement unnamed.
+ */
+export function poolOf(db: Db): pg.Pool | undefined {
+  return pools.get(db);
+}
 
 // bigint (int8) and bigserial ids as numbers, not strings: ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
@@ -24,14 +34,12 @@ export function openDatabase(url: string, opts: { max?: number } = {}): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
-    // Prepared statements (prepared.ts) skip the parse, not the plan: a generic plan made while a
-    // table was small stays a sequential scan after it has grown, until the next ANALYZE.
-    options: "-c plan_cache_mode=force_custom_plan",
   });
   // An idle client's error (server restart) must not crash the process: the next query reconnects.
   pool.on("error", () => {});
-  namePreparedStatements(pool);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
 }
 
 /** True when the database answers a trivial query. */

@@ -3,7 +3,7 @@ import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
 import type { Logger } from "pino";
 import { ForgeError } from "./errors.js";
-import type { Forge, PullRequest, PullRequestInput } from "./forge.js";
+import type { Forge, PullRequest, PullRequestInput } from "./types.js";
 
 const HealerOctokit = Octokit.plugin(retry, throttling);
 

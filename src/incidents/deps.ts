@@ -3,7 +3,6 @@ import type { Clock } from "../clock.js";
 import type { Config } from "../config/load.js";
 import type { Db } from "../db/database.js";
 import type { PreflightState } from "../preflight/monitor.js";
-import type { RecurrenceHooks } from "./recurrence.js";
 
 /** What the incident rules need, built once in run.ts. */
 export interface IncidentDeps {
@@ -19,6 +18,11 @@ export interface IncidentDeps {
   closePr?: (prNumber: number) => Promise<void>;
   /** serve's preflight: a failed required check keeps a run from starting (the reason names it). */
   preflight?: PreflightState;
+}
+
+/** Hooks for what happens on a recurrence while a PR is open (a "still happening" comment). */
+export interface RecurrenceHooks {
+  stillHappening?: (deps: IncidentDeps, incidentId: number, added: number) => Promise<void>;
 }
 
 /** `healer/incident-<id>`, and `-<n>` for the n-th follow-up. */

@@ -12,30 +12,6 @@ export const LIVE_STATES: readonly IncidentState[] = [
   "needs_human",
 ];
 
-export interface AttachInput {
-  fingerprint: string;
-  source: string;
-  title: string;
-  alertName: string;
-  service: string | null;
-  host: string | null;
-  severity: string | null;
-  /** Firing alerts of this fingerprint in the delivery (new ones only). */
-  count: number;
-  now: Date;
-  /** The triage reason a new incident starts with (batch ingest judges "still settling" up front). */
-  triageReason?: string | null;
-}
-
-export async function findLiveIncident(db: Q, fingerprint: string): Promise<Incident | undefined> {
-  return db
-    .selectFrom("incidents")
-    .selectAll()
-    .where("fingerprint", "=", fingerprint)
-    .where("state", "in", LIVE_STATES)
-    .executeTakeFirst();
-}
-
 export async function getIncident(db: Q, id: number): Promise<Incident | undefined> {
   return db.selectFrom("incidents").selectAll().where("id", "=", id).executeTakeFirst();
 }

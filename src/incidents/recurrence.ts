@@ -3,10 +3,8 @@ import { getIncident } from "./incidents.repo.js";
 import { startRun } from "./start-run.js";
 import { recordEvent, transition } from "./transitions.js";
 
-/** Hooks for what happens on a recurrence while a PR is open (a "still happening" comment). */
-export interface RecurrenceHooks {
-  stillHappening?: (deps: IncidentDeps, incidentId: number, added: number) => Promise<void>;
-}
+// Declared in deps.ts, next to the IncidentDeps that carries them (importing it from here made a cycle).
+export type { RecurrenceHooks } from "./deps.js";
 
 /**
  * New firing alerts for an incident past triage (SPEC §6 rules 1 and 4): while `pr_open`, at most an

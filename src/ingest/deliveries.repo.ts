@@ -1,11 +1,14 @@
-import { type Kysely, sql, type Transaction } from "kysely";
-import { prepared } from "../db/prepared.js";
+import { CompiledQuery, type Kysely, type Transaction } from "kysely";
+import { type Db, poolOf } from "../db/database.js";
+import { cleanText, jsonForPg } from "../db/sanitize.js";
 import type { Database } from "../db/tables.js";
-import { cleanText, jsonForPg } from "./sanitize.js";
 import type { NormalizedAlert } from "./types.js";
+
+/* The SQL of ingest: deliveries, their alerts, and the incidents those alerts count on. */
 
 type Q = Kysely<Database> | Transaction<Database>;
 
+/** A delivery as received, before it is stored. */
 export interface DeliveryInput {
   source: string;
   receivedAt: Date;
@@ -13,15 +16,13 @@ export interface DeliveryInput {
   remoteAddr: string | null;
   body: string;
   bodyBytes: number;
-  alertCount: number;
-  parseError: string | null;
-  testNotification: boolean;
-  /** Alerts already stored (batch ingest knows before it writes the delivery). */
-  duplicates?: number;
 }
 
-/** Stores the raw request; its id ties the alerts to it. */
-export async function insertDelivery(db: Q, d: DeliveryInput): Promise<number> {
+/** Stores a delivery that brings no alert (refused body, test notification) on its own. */
+export async function insertDelivery(
+  db: Q,
+  d: DeliveryInput & { parseError: string | null; testNotification: boolean },
+): Promise<number> {
   const row = await db
     .insertInto("deliveries")
     .values({
@@ -31,7 +32,7 @@ export async function insertDelivery(db: Q, d: DeliveryInput): Promise<number> {
       remote_addr: d.remoteAddr,
       body: cleanText(d.body),
       body_bytes: d.bodyBytes,
-      alert_count: d.alertCount,
+      alert_count: 0,
       // A parse error may quote the body, NULs included.
       parse_error: cleanText(d.parseError),
       test_notification: d.testNotification,
@@ -52,117 +53,247 @@ export async function recentAlerts(db: Q, incidentId: number, limit: number) {
     .execute();
 }
 
+/** What a new incident of a fingerprint is made of: the batch's first firing alert of it. */
+export interface Problem {
+  fingerprint: string;
+  source: string;
+  title: string;
+  alertName: string;
+  service: string | null;
+  host: string | null;
+  severity: string | null;
+  /** The message of its `created` event. */
+  createdMessage: string;
+}
+
+/** A batch as `storeBatch` writes it: deliveries in order, and each alert with its delivery's place. */
+export interface BatchInput {
+  deliveries: (DeliveryInput & { alertCount: number })[];
+  alerts: { delivery: number; alert: NormalizedAlert }[];
+  /** One per fingerprint with a firing alert in the batch. */
+  problems: Problem[];
+  now: Date;
+}
+
+/** One stored delivery: its id and the alerts of it that were new (the others were duplicates). */
+export interface StoredDelivery {
+  id: number;
+  inserted: { key: string; incident: number | null; created: boolean }[];
+}
+
 /**
- * Stores the raw requests of a batch in one statement. Ids come back in the order given: one
- * statement draws them from the sequence in insertion order, which follows `i`. `touch` moves the
- * last-seen time of the live incidents of these fingerprints (repeats: alive, not counted) in the
- * same statement, when it is a second old or more: a flood of repeats leaves the row (and its lock)
- * alone, and the stale rule works in minutes anyway.
+ * One statement (so one implicit transaction and one commit) for a whole batch. Read it top to
+ * bottom; each step is a CTE, and PostgreSQL checks the foreign keys at the end of the statement,
+ * so rows may name ids drawn earlier in it:
+ *  1. draw the deliveries' ids;
+ *  2. lock the live incident of each fingerprint (a resolve or dismiss elsewhere waits for our commit,
+ *     or has committed and we see no live incident);
+ *  3. pick each firing fingerprint's incident: the live one, or a new id;
+ *  4. insert the alerts, ON CONFLICT (idempotency_key) DO NOTHING: a key stored before, or by another
+ *     instance's batch that commits first, is skipped; what RETURNING gives back is what is new;
+ *  5. from those rows only: create the new incidents with their occurrences and `created` events, add
+ *     the occurrences of the live ones; a repeat only moves `last_seen_at` (when a second old, so a
+ *     flood of repeats leaves the row alone);
+ *  6. write the deliveries with their duplicate counts, and answer per delivery.
+ * Two instances creating the same new incident at once: one insert fails on the unique index of live
+ * incidents (`isWriteConflict`) and its batch is retried, then attaching to the other's.
+ * Alerts go in idempotency-key order and incidents in fingerprint order, so concurrent batches lock
+ * in one order.
  */
-export async function insertDeliveries(
-  db: Q,
-  ds: DeliveryInput[],
-  touch: { fingerprints: string[]; now: Date } = { fingerprints: [], now: new Date(0) },
-): Promise<number[]> {
-  const rows = ds.map((d, i) => ({
-    i,
-    source: d.source,
-    received_at: d.receivedAt.toISOString(),
-    content_type: d.contentType,
-    remote_addr: d.remoteAddr,
-    body: d.body,
-    body_bytes: d.bodyBytes,
-    alert_count: d.alertCount,
-    duplicate_alerts: d.duplicates ?? 0,
-    parse_error: d.parseError,
-    test_notification: d.testNotification,
+const STORE_BATCH = `
+WITH delivery_in AS MATERIALIZED (
+  SELECT d.*, nextval(pg_get_serial_sequence('deliveries', 'id')) AS id
+  FROM (SELECT * FROM json_to_recordset($1::json) AS x(i int, source text, received_at timestamptz,
+          content_type text, remote_addr text, body text, body_bytes int, alert_count int)
+        ORDER BY i) d
+),
+alert_in AS (
+  SELECT a.*, d.id AS delivery_id
+  FROM json_to_recordset($2::json) AS a(i int, source text, fingerprint text, idempotency_key text,
+    status text, name text, service text, host text, severity text, summary text, details jsonb,
+    labels jsonb, starts_at timestamptz)
+  JOIN delivery_in d USING (i)
+),
+live AS MATERIALIZED (
+  SELECT id, fingerprint FROM incidents
+  WHERE fingerprint IN (SELECT fingerprint FROM alert_in) AND state NOT IN ('resolved', 'dismissed')
+  ORDER BY fingerprint
+  FOR NO KEY UPDATE
+),
+target AS MATERIALIZED (
+  SELECT p.*, l.id AS live_id,
+         coalesce(l.id, nextval(pg_get_serial_sequence('incidents', 'id'))) AS incident_id
+  FROM json_to_recordset($3::json) AS p(fingerprint text, source text, title text, alert_name text,
+    service text, host text, severity text, created_message text)
+  LEFT JOIN live l USING (fingerprint)
+),
+inserted AS (
+  INSERT INTO alerts (delivery_id, incident_id, source, fingerprint, idempotency_key, status, name,
+                      service, host, severity, summary, details, labels, starts_at, received_at)
+  -- A key repeated within the batch: its first delivery's copy. A resolve attaches to the live incident.
+  SELECT DISTINCT ON (a.idempotency_key)
+         a.delivery_id, CASE WHEN a.status = 'firing' THEN t.incident_id ELSE l.id END, a.source,
+         a.fingerprint, a.idempotency_key, a.status, a.name, a.service, a.host, a.severity, a.summary,
+         coalesce(a.details, '{}'), coalesce(a.labels, '{}'), a.starts_at, $4::timestamptz
+  FROM alert_in a
+  LEFT JOIN target t ON t.fingerprint = a.fingerprint
+  LEFT JOIN live l ON l.fingerprint = a.fingerprint
+  ORDER BY a.idempotency_key, a.i
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING delivery_id, incident_id, idempotency_key, status
+),
+added AS (
+  SELECT incident_id, count(*)::int AS n, min(delivery_id) AS first_delivery
+  FROM inserted WHERE status = 'firing' GROUP BY incident_id
+),
+created AS (
+  INSERT INTO incidents (id, fingerprint, state, source, title, alert_name, service, host, severity,
+                         occurrences, first_seen_at, last_seen_at, state_changed_at, previous_incident_id)
+  SELECT t.incident_id, t.fingerprint, 'open', t.source, t.title, t.alert_name, t.service, t.host,
+         t.severity, a.n, $4::timestamptz, $4::timestamptz, $4::timestamptz,
+         (SELECT prev.id FROM incidents prev WHERE prev.fingerprint = t.fingerprint
+          ORDER BY prev.id DESC LIMIT 1)
+  FROM target t JOIN added a USING (incident_id)
+  WHERE t.live_id IS NULL
+  ORDER BY t.fingerprint
+  RETURNING id
+),
+created_events AS (
+  INSERT INTO incident_events (incident_id, at, kind, message, data)
+  SELECT c.id, $4::timestamptz, 'created', t.created_message,
+         json_build_object('fingerprint', t.fingerprint, 'delivery', a.first_delivery)
+  FROM created c JOIN target t ON t.incident_id = c.id JOIN added a ON a.incident_id = c.id
+),
+repeated AS (
+  SELECT DISTINCT a.fingerprint FROM alert_in a
+  WHERE NOT EXISTS (SELECT 1 FROM inserted x
+                    WHERE x.idempotency_key = a.idempotency_key AND x.delivery_id = a.delivery_id)
+),
+seen AS (
+  UPDATE incidents i
+  SET occurrences = i.occurrences + coalesce(a.n, 0), last_seen_at = greatest(i.last_seen_at, $4::timestamptz)
+  FROM live l LEFT JOIN added a ON a.incident_id = l.id
+  WHERE i.id = l.id
+    AND (a.n IS NOT NULL
+         OR (l.fingerprint IN (SELECT fingerprint FROM repeated)
+             AND i.last_seen_at <= $4::timestamptz - interval '1 second'))
+),
+stored_deliveries AS (
+  INSERT INTO deliveries (id, source, received_at, content_type, remote_addr, body, body_bytes,
+                          alert_count, duplicate_alerts)
+  SELECT d.id, d.source, d.received_at, d.content_type, d.remote_addr, d.body, d.body_bytes,
+         d.alert_count, d.alert_count - (SELECT count(*) FROM inserted x WHERE x.delivery_id = d.id)
+  FROM delivery_in d
+)
+SELECT d.id,
+       coalesce(json_agg(json_build_object('key', x.idempotency_key, 'incident', x.incident_id,
+                                           'created', x.incident_id IN (SELECT id FROM created)))
+                FILTER (WHERE x.idempotency_key IS NOT NULL), '[]') AS inserted
+FROM delivery_in d LEFT JOIN inserted x ON x.delivery_id = d.id
+GROUP BY d.i, d.id
+ORDER BY d.i`;
+
+/** Stores a batch of deliveries, their new alerts and what those do to incidents (see STORE_BATCH). */
+export async function storeBatch(db: Db, batch: BatchInput): Promise<StoredDelivery[]> {
+  const problems = batch.problems.map((p) => ({
+    fingerprint: p.fingerprint,
+    source: p.source,
+    title: p.title,
+    alert_name: p.alertName,
+    service: p.service,
+    host: p.host,
+    severity: p.severity,
+    created_message: p.createdMessage,
   }));
-  const r = await sql<{ id: number }>`${prepared("insert_deliveries")}
-    WITH touched AS (
-      UPDATE incidents SET last_seen_at = greatest(last_seen_at, ${touch.now})
-      WHERE fingerprint IN (SELECT value FROM json_array_elements_text(${jsonForPg(touch.fingerprints)}::json))
-        AND state NOT IN ('resolved', 'dismissed')
-        AND last_seen_at <= ${new Date(touch.now.getTime() - 1000)}
-      RETURNING 1)
-    INSERT INTO deliveries (source, received_at, content_type, remote_addr, body, body_bytes, alert_count,
-                            duplicate_alerts, parse_error, test_notification)
-    SELECT source, received_at, content_type, remote_addr, body, body_bytes, alert_count, duplicate_alerts,
-           parse_error, test_notification
-    FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(i int, source text, received_at timestamptz,
-      content_type text, remote_addr text, body text, body_bytes int, alert_count int, duplicate_alerts int,
-      parse_error text, test_notification boolean)
-    ORDER BY i
-    RETURNING id`.execute(db);
-  return r.rows.map((row) => row.id).sort((a, b) => a - b);
+  const params = [deliveriesJson(batch), alertsJson(batch), jsonForPg(problems), batch.now.toISOString()];
+  return run<StoredDelivery>(db, "store_batch", STORE_BATCH, params);
 }
 
-/** One alert of a batch, with the delivery it came in and the incident it attaches to. */
-export interface BatchAlert {
-  deliveryId: number;
-  incidentId: number | null;
-  alert: NormalizedAlert;
+/**
+ * A batch whose every alert is known stored (`StoredKeys`): the same outcome as STORE_BATCH, for
+ * less. The deliveries go in with all their alerts counted duplicates, and the live incidents of
+ * their fingerprints are seen now (when a second old, as above).
+ */
+const STORE_REPEATS = `
+WITH delivery_in AS MATERIALIZED (
+  SELECT d.*, nextval(pg_get_serial_sequence('deliveries', 'id')) AS id
+  FROM (SELECT * FROM json_to_recordset($1::json) AS x(i int, source text, received_at timestamptz,
+          content_type text, remote_addr text, body text, body_bytes int, alert_count int)
+        ORDER BY i) d
+),
+seen AS (
+  UPDATE incidents SET last_seen_at = greatest(last_seen_at, $3::timestamptz)
+  WHERE fingerprint IN (SELECT fingerprint FROM json_to_recordset($2::json) AS a(fingerprint text))
+    AND state NOT IN ('resolved', 'dismissed')
+    AND last_seen_at <= $3::timestamptz - interval '1 second'
+),
+stored_deliveries AS (
+  INSERT INTO deliveries (id, source, received_at, content_type, remote_addr, body, body_bytes,
+                          alert_count, duplicate_alerts)
+  SELECT id, source, received_at, content_type, remote_addr, body, body_bytes, alert_count, alert_count
+  FROM delivery_in
+)
+SELECT id, '[]'::json AS inserted FROM delivery_in ORDER BY i`;
+
+/** Stores a batch of known repeats (see STORE_REPEATS). */
+export async function storeRepeats(db: Db, batch: Omit<BatchInput, "problems">): Promise<StoredDelivery[]> {
+  const params = [deliveriesJson(batch), alertsJson(batch), batch.now.toISOString()];
+  return run<StoredDelivery>(db, "store_repeats", STORE_REPEATS, params);
 }
 
-/** Which of these idempotency keys are stored already (one index probe each, one statement). */
-export async function existingKeys(db: Q, keys: string[]): Promise<Set<string>> {
-  if (keys.length === 0) return new Set();
-  const r = await sql<{ k: string }>`${prepared("existing_keys")}
-    SELECT a.idempotency_key AS k FROM alerts a
-    WHERE a.idempotency_key IN (SELECT value FROM json_array_elements_text(${jsonForPg(keys)}::json))`.execute(
-    db,
+function deliveriesJson(batch: Pick<BatchInput, "deliveries">): string {
+  return jsonForPg(
+    batch.deliveries.map((d, i) => ({
+      i,
+      source: d.source,
+      received_at: d.receivedAt.toISOString(),
+      content_type: d.contentType,
+      remote_addr: d.remoteAddr,
+      body: d.body,
+      body_bytes: d.bodyBytes,
+      alert_count: d.alertCount,
+    })),
   );
-  return new Set(r.rows.map((row) => row.k));
+}
+
+function alertsJson(batch: Pick<BatchInput, "alerts">): string {
+  return jsonForPg(
+    batch.alerts.map(({ delivery, alert: a }) => ({
+      i: delivery,
+      source: a.source,
+      fingerprint: a.fingerprint,
+      idempotency_key: a.idempotencyKey,
+      status: a.status,
+      name: a.name,
+      service: a.service,
+      host: a.host,
+      severity: a.severity,
+      summary: a.summary,
+      details: a.details,
+      labels: a.labels,
+      starts_at: a.startsAt && !Number.isNaN(a.startsAt.getTime()) ? a.startsAt.toISOString() : null,
+    })),
+  );
 }
 
 /**
- * Inserts the alerts of many deliveries in one statement, in idempotency-key order (so that
- * concurrent batches of several instances take the unique index's locks in one order). Keys already
- * stored, or repeated within the batch, are skipped; the new ones come back.
+ * Runs one of the statements above. On PostgreSQL it goes by name, so each connection parses and
+ * plans it once and then only binds and runs it: planning these statements is about half of the
+ * server's work for a small batch, and their plan cannot depend on the values (the lists travel as
+ * JSON, whose row count the planner does not know anyway). PGlite runs it unnamed.
  */
-export async function insertAlertsBatch(
-  db: Q,
-  alerts: BatchAlert[],
-  receivedAt: Date,
-): Promise<{ id: number; idempotency_key: string }[]> {
-  if (alerts.length === 0) return [];
-  const at = receivedAt.toISOString();
-  const rows = alerts.map(({ deliveryId, incidentId, alert: a }) => ({
-    delivery_id: deliveryId,
-    incident_id: incidentId,
-    source: a.source,
-    fingerprint: a.fingerprint,
-    idempotency_key: a.idempotencyKey,
-    status: a.status,
-    name: a.name,
-    service: a.service,
-    host: a.host,
-    severity: a.severity,
-    summary: a.summary,
-    details: a.details,
-    labels: a.labels,
-    starts_at: a.startsAt && !Number.isNaN(a.startsAt.getTime()) ? a.startsAt.toISOString() : null,
-    received_at: at,
-  }));
-  const r = await sql<{ id: number; idempotency_key: string }>`${prepared("insert_alerts")}
-    INSERT INTO alerts (delivery_id, incident_id, source, fingerprint, idempotency_key, status, name, service,
-                        host, severity, summary, details, labels, starts_at, received_at)
-    SELECT delivery_id, incident_id, source, fingerprint, idempotency_key, status, name, service, host, severity,
-           summary, coalesce(details, '{}'), coalesce(labels, '{}'), starts_at, received_at
-    FROM json_to_recordset(${jsonForPg(rows)}::json) AS x(delivery_id bigint, incident_id bigint, source text,
-      fingerprint text,
-      idempotency_key text, status text, name text, service text, host text, severity text, summary text,
-      details jsonb, labels jsonb, starts_at timestamptz, received_at timestamptz)
-    ORDER BY idempotency_key
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id, idempotency_key`.execute(db);
-  return r.rows;
+async function run<R>(db: Db, name: string, text: string, values: unknown[]): Promise<R[]> {
+  const pool = poolOf(db);
+  if (pool) return (await pool.query({ name, text, values })).rows as R[];
+  return (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
 }
 
-/** Sets the duplicate count of several deliveries in one statement. */
-export async function setDuplicateCounts(db: Q, counts: { id: number; n: number }[]): Promise<void> {
-  if (counts.length === 0) return;
-  await sql`${prepared("set_duplicate_counts")}
-    UPDATE deliveries d SET duplicate_alerts = x.n
-    FROM json_to_recordset(${JSON.stringify(counts)}::json) AS x(id bigint, n int)
-    WHERE d.id = x.id`.execute(db);
+/**
+ * True for a batch that crossed another writer's and is worth storing again: a deadlock, a
+ * serialization failure, or a new incident another instance created first (the retry attaches to it).
+ */
+export function isWriteConflict(e: unknown): boolean {
+  const { code, constraint } = (e ?? {}) as { code?: unknown; constraint?: unknown };
+  if (code === "40P01" || code === "40001") return true;
+  return code === "23505" && constraint === "incidents_one_live_per_fingerprint";
 }

@@ -9,6 +9,8 @@ export interface GroupCommitOptions<I> {
   alone(item: I): boolean;
   /** Batches stored at the same time: while one waits on the database, the next one fills. */
   parallel: number;
+  /** The batch crossed another writer's (deadlock, a row created meanwhile): store it again. */
+  retryable(e: unknown): boolean;
   /** The database is unreachable: fail the batch at once instead of storing it item by item. */
   unavailable(e: unknown): boolean;
 }
@@ -26,16 +28,14 @@ interface Pending<I, O> {
   reject(e: unknown): void;
 }
 
-// Deadlock and serialization failure: two instances' batches crossed; the whole batch is retried.
-const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_TRIES = 3;
 
 /**
  * Group commit: requests that arrive while batches are being stored wait and go together in the
  * next one, so one transaction (and one WAL flush) serves many requests. No timer: a lone request
  * is stored at once. Each caller's promise settles after its batch committed and its `after` ran.
- * Batches in flight at once (`parallel`) may cross on a row: the database serialises them, and a
- * deadlock between two is retried.
+ * Batches in flight at once (`parallel`), or another instance's, may cross on a row: the database
+ * serialises them, and a batch that lost (`retryable`) is stored again.
  */
 export function groupCommit<I, O>(
   fns: GroupCommitFns<I, O>,
@@ -63,8 +63,7 @@ export function groupCommit<I, O>(
       try {
         return await fns.store(items);
       } catch (e) {
-        const code = (e as { code?: unknown }).code;
-        if (attempt >= MAX_TRIES || typeof code !== "string" || !RETRYABLE.has(code)) throw e;
+        if (attempt >= MAX_TRIES || !opts.retryable(e)) throw e;
       }
     }
   };

@@ -1,11 +1,11 @@
 import type { Source } from "../config/schema.js";
 import type { IncidentDeps } from "../incidents/deps.js";
-import { insertDelivery } from "./deliveries.repo.js";
+import { type BatchTouch, triageBatch } from "../incidents/triage-batch.js";
+import { insertDelivery, isWriteConflict } from "./deliveries.repo.js";
 import { groupCommit } from "./group-commit.js";
 import { parseDelivery } from "./parsers.js";
-import { type Stored, type StoreItem, storeBatch } from "./store.js";
+import { persist, type Stored, type StoreItem } from "./persist.js";
 import { StoredKeys } from "./stored-keys.js";
-import { type BatchTouch, triageBatch } from "./triage-batch.js";
 
 export interface IngestRequest {
   source: Source;
@@ -41,15 +41,16 @@ export interface IngesterOptions {
 
 /**
  * Stores deliveries durably and judges the incidents they touched; the caller answers 202 only
- * after the returned promise resolves. Deliveries that arrive together share one transaction
- * (group commit, set-based writes); each is still acknowledged only once it is committed and its
- * incidents are judged. A body that cannot be parsed is still stored, with the reason.
+ * after the returned promise resolves. One way down: parse, then the group commit stores the
+ * deliveries that arrived together with one `persist` (one statement), then the incidents they
+ * touched are judged (incidents/, which may queue a run). A body that cannot be parsed is still
+ * stored, with the reason.
  */
 export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): Ingester {
   const known = new StoredKeys();
   const commit = groupCommit<StoreItem, Stored>(
     {
-      store: (items) => storeBatch(deps, items, known),
+      store: (items) => persist(deps.db, items, known),
       after: (_items, results) => judgeTouched(deps, results),
     },
     {
@@ -59,52 +60,54 @@ export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): 
       // A resolve's effect depends on what came before it: such deliveries are stored alone.
       alone: (it) => it.alerts.some((a) => a.status === "resolved"),
       parallel: opts.parallel ?? 1,
+      retryable: isWriteConflict,
       unavailable: opts.unavailable ?? (() => false),
     },
   );
-  return async (req) => {
-    const receivedAt = deps.clock.now();
-    const parsed = parseDelivery(req.source, req.body, { receivedAt });
-    const base = {
-      source: req.source,
-      receivedAt,
-      contentType: req.contentType,
-      remoteAddr: req.remoteAddr,
-      body: req.body,
-      bodyBytes: req.bodyBytes,
-    };
-    if (parsed.kind === "malformed" || parsed.kind === "invalid") {
-      const deliveryId = await insertDelivery(deps.db, {
-        ...base,
-        alertCount: 0,
-        parseError: `${parsed.kind}: ${parsed.error}`,
-        testNotification: false,
-      });
-      deps.log.warn(
-        { delivery: deliveryId, source: req.source, error: parsed.error },
-        `rejected ${parsed.kind} delivery`,
-      );
-      return { kind: parsed.kind, deliveryId, error: parsed.error };
-    }
-    if (parsed.kind === "test") {
-      const deliveryId = await insertDelivery(deps.db, {
-        ...base,
-        alertCount: 0,
-        parseError: null,
-        testNotification: true,
-      });
-      deps.log.info({ delivery: deliveryId, source: req.source }, `test notification: ${parsed.note}`);
-      return { kind: "accepted", deliveryId, accepted: 0, duplicates: 0, incidents: [], test: true };
-    }
-    const stored = await commit({ base, alerts: parsed.alerts });
-    return {
-      kind: "accepted",
-      deliveryId: stored.deliveryId,
-      accepted: stored.accepted,
-      duplicates: stored.duplicates,
-      incidents: stored.touched.map((t) => t.id),
-      test: false,
-    };
+  return (req) => ingestOne(deps, commit, req);
+}
+
+/** Parses one delivery and stores it: with its alerts through the group commit, or alone when it has none. */
+async function ingestOne(
+  deps: IncidentDeps,
+  commit: (item: StoreItem) => Promise<Stored>,
+  req: IngestRequest,
+): Promise<IngestOutcome> {
+  const receivedAt = deps.clock.now();
+  const parsed = parseDelivery(req.source, req.body, { receivedAt });
+  const base = {
+    source: req.source,
+    receivedAt,
+    contentType: req.contentType,
+    remoteAddr: req.remoteAddr,
+    body: req.body,
+    bodyBytes: req.bodyBytes,
+  };
+  if (parsed.kind === "malformed" || parsed.kind === "invalid") {
+    const deliveryId = await insertDelivery(deps.db, {
+      ...base,
+      parseError: `${parsed.kind}: ${parsed.error}`,
+      testNotification: false,
+    });
+    deps.log.warn(
+      { delivery: deliveryId, source: req.source, error: parsed.error },
+      `rejected ${parsed.kind} delivery`,
+    );
+    return { kind: parsed.kind, deliveryId, error: parsed.error };
+  }
+  if (parsed.kind === "test") {
+    const deliveryId = await insertDelivery(deps.db, { ...base, parseError: null, testNotification: true });
+    deps.log.info({ delivery: deliveryId, source: req.source }, `test notification: ${parsed.note}`);
+    return { kind: "accepted", deliveryId, accepted: 0, duplicates: 0, incidents: [], test: true };
+  }
+  const stored = await commit({ base, alerts: parsed.alerts });
+  return {
+    kind: "accepted",
+    deliveryId: stored.deliveryId,
+    accepted: stored.accepted,
+    duplicates: stored.duplicates,
+    incidents: stored.touched.map((t) => t.id),
+    test: false,
   };
 }
 
@@ -128,7 +131,6 @@ async function judgeTouched(deps: IncidentDeps, results: Stored[]): Promise<(Err
         m.added += t.added;
         m.created ||= t.created;
         m.resolved ||= t.resolved;
-        m.prejudged ||= t.prejudged;
         if (m.messages.length < 50) m.messages.push(...t.messages);
         m.deliveries.push(i);
       }

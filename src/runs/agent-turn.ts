@@ -2,8 +2,8 @@ import { buildContext, buildPrompt, prBodyTemplate } from "../agent/prompt.js";
 import { type AgentResult, runAgent } from "../agent/spawn.js";
 import type { Run } from "../db/tables.js";
 import type { RunContext } from "./context.js";
+import type { WorkerDeps } from "./types.js";
 import { addRunUsage } from "./usage.repo.js";
-import type { WorkerDeps } from "./worker.js";
 
 /** One agent turn in the run's worktree: the prompt and context from the incident, the lane from the config. */
 export async function agentTurn(

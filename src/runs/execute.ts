@@ -21,17 +21,8 @@ import type { Heartbeat } from "./lease.js";
 import { readPrBody } from "./pr-body.js";
 import { localBranchSha, type Prepared, publish } from "./publish.js";
 import { recordRunProgress } from "./runs.repo.js";
+import type { StepResult, WorkerDeps } from "./types.js";
 import { validate } from "./validate.js";
-import type { WorkerDeps } from "./worker.js";
-
-/** How one attempt of a run ended, for the worker to record. */
-export type StepResult =
-  | { kind: "finish"; finish: Finish }
-  /** A failed attempt: retried with backoff while attempts remain. */
-  | { kind: "retry"; error: string; finalOutcome: "failed" | "timed_out"; stats?: Record<string, unknown> }
-  /** A passing forge or git fault: queued again without spending an attempt. */
-  | { kind: "defer"; error: string }
-  | { kind: "aborted" };
 
 interface Paths {
   git: GitOptions;

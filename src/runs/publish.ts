@@ -1,11 +1,10 @@
 import type { Incident, Run } from "../db/tables.js";
 import { type GitOptions, pushBranch, removeWorktree } from "../forge/git.js";
 import { gitAt } from "../forge/git-run.js";
-import type { StepResult } from "./execute.js";
 import type { Heartbeat } from "./lease.js";
 import { prFooter } from "./pr-body.js";
+import type { StepResult, WorkerDeps } from "./types.js";
 import { runUsage } from "./usage.repo.js";
-import type { WorkerDeps } from "./worker.js";
 
 /** A committed change, ready to push: what publishing needs (also rebuilt from the run's record). */
 export interface Prepared {

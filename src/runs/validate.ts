@@ -3,7 +3,7 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { homeDirs } from "../agent/environment.js";
 import { mirrorDirOf, sandboxArgv } from "../agent/sandbox.js";
-import type { WorkerDeps } from "./worker.js";
+import type { WorkerDeps } from "./types.js";
 
 export interface ValidateResult {
   result: "passed" | "failed" | "skipped";

@@ -1,23 +1,9 @@
-import type { Secrets } from "../config/load.js";
 import type { Run } from "../db/tables.js";
-import type { Forge } from "../forge/forge.js";
-import type { IncidentDeps } from "../incidents/deps.js";
-import { executeRun, type StepResult } from "./execute.js";
+import { executeRun } from "./execute.js";
 import { finishAndTransition, inTx, moveIncidentInTx, noteRetryInTx } from "./finish.js";
 import { startHeartbeat } from "./lease.js";
 import { claimNextRun, reapExpiredLeases, releaseRun, retryLater } from "./queue.repo.js";
-import type { RunWakeup } from "./wakeup.js";
-
-export interface WorkerDeps extends IncidentDeps {
-  secrets: Secrets;
-  wakeup: RunWakeup;
-  workerId: string;
-  servicePath: string;
-  forge: Forge;
-  /** Lease length and heartbeat interval; a run whose worker stops beating is reaped after the lease. */
-  leaseSeconds?: number;
-  heartbeatMs?: number;
-}
+import type { StepResult, WorkerDeps } from "./types.js";
 
 export interface Worker {
   /** Reaps expired leases of any instance (called by the maintenance loop). */

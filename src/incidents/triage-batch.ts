@@ -1,16 +1,16 @@
 import type { Incident, Silence } from "../db/tables.js";
+import { runsStartedSince } from "../runs/queue.repo.js";
 import {
   countFiringSinceMany,
   incidentsByIds,
   previousIncidents,
   setTriageReasons,
   silencesInForce,
-} from "../incidents/batch.repo.js";
-import type { IncidentDeps } from "../incidents/deps.js";
-import { sourceResolved, triageIncident } from "../incidents/judge.js";
-import { onRecurrence } from "../incidents/recurrence.js";
-import { judge } from "../incidents/triage.js";
-import { runsStartedSince } from "../runs/queue.repo.js";
+} from "./batch.repo.js";
+import type { IncidentDeps } from "./deps.js";
+import { sourceResolved, triageIncident } from "./judge.js";
+import { onRecurrence } from "./recurrence.js";
+import { judge } from "./triage.js";
 
 /** What a batch did to one incident, summed over its deliveries. */
 export interface BatchTouch {
@@ -19,8 +19,6 @@ export interface BatchTouch {
   created: boolean;
   resolved: boolean;
   messages: string[];
-  /** Created in this batch already judged "still settling" (the reason was stored with it). */
-  prejudged: boolean;
 }
 
 // Counting a storm incident's alerts stops here: enough for any minimum and an honest reason.
@@ -48,7 +46,7 @@ function silenceFor(
 export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Promise<void> {
   const { db, config } = deps;
   for (const t of touches) if (t.resolved) await sourceResolved(deps, t.id);
-  const firing = touches.filter((t) => t.added > 0 && !t.prejudged);
+  const firing = touches.filter((t) => t.added > 0);
   if (firing.length === 0) return;
   const now = deps.clock.now();
   const incidents = await incidentsByIds(
@@ -106,65 +104,4 @@ export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Pr
     if (incident.state === "pr_open" || incident.state === "verifying")
       await onRecurrence(deps, incident.id, touchOf.get(incident.id)!.added);
   }
-}
-
-/** A problem about to get its first incident: what `judge` needs to know of it. */
-export interface NewProblem {
-  fingerprint: string;
-  service: string | null;
-  alertName: string;
-  title: string;
-  count: number;
-  messages: string[];
-}
-
-/**
- * The "still settling" verdict for incidents a batch is about to create, judged before they exist
- * (the facts are read just before the batch's transaction): their reason is stored with them and
- * they need no triage after the commit. Every other verdict is left to the triage after the commit. Problems whose incident
- * is live already are skipped (the upsert attaches to it).
- */
-export async function settlingReasons(
-  db: Parameters<typeof previousIncidents>[0],
-  deps: Pick<IncidentDeps, "config">,
-  problems: NewProblem[],
-  now: Date,
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (problems.length === 0 || deps.config.triage.settleSeconds === 0) return out;
-  const services = [...new Set(problems.flatMap((p) => (p.service === null ? [] : [p.service])))];
-  const [previous, silences] = await Promise.all([
-    previousIncidents(
-      db,
-      problems.map((p) => p.fingerprint),
-      [],
-    ),
-    silencesInForce(db, services, now),
-  ]);
-  const prev = new Map(previous.map((p) => [p.fingerprint, p]));
-  for (const p of problems) {
-    const before = prev.get(p.fingerprint);
-    if (before && before.state !== "resolved" && before.state !== "dismissed") continue;
-    const incident = {
-      service: p.service,
-      alert_name: p.alertName,
-      title: p.title,
-      first_seen_at: now,
-      previous_incident_id: before?.id ?? null,
-    };
-    const verdict = judge(deps.config, {
-      incident,
-      messages: p.messages,
-      silence: silenceFor(silences, incident),
-      dismissedBefore:
-        before?.state === "dismissed" && before.resolved_at
-          ? { id: before.id, dismissedAt: before.resolved_at }
-          : undefined,
-      firingInWindow: p.count,
-      runsLast24h: 0,
-      now,
-    });
-    if (verdict.action === "wait") out.set(p.fingerprint, verdict.reason);
-  }
-  return out;
 }

@@ -1,0 +1,102 @@
+import type { Db } from "../db/database.js";
+import type { BatchTouch } from "../incidents/triage-batch.js";
+import {
+  type DeliveryInput,
+  type Problem,
+  type StoredDelivery,
+  storeBatch,
+  storeRepeats,
+} from "./deliveries.repo.js";
+import { StoredKeys } from "./stored-keys.js";
+import type { NormalizedAlert } from "./types.js";
+
+/** A parsed delivery waiting to be stored. */
+export interface StoreItem {
+  base: DeliveryInput;
+  alerts: NormalizedAlert[];
+}
+
+/** What storing one delivery did: its id, its new and duplicate alerts, the incidents they touched. */
+export interface Stored {
+  deliveryId: number;
+  accepted: number;
+  duplicates: number;
+  touched: BatchTouch[];
+}
+
+/** The text `triage.ignore[].message` is matched against. */
+const messagesOf = (a: NormalizedAlert) => [a.summary ?? "", ...(a.details.evidence ?? [])].filter(Boolean);
+
+/**
+ * Stores a batch of deliveries in one statement (deliveries.repo.ts says what it does) and tells,
+ * per delivery in order, what it did. Nothing is read first: which alerts are new is what the
+ * insert returns. `known` holds keys this process saw committed: a batch of nothing but those (an
+ * alert its source re-sends every few seconds) takes the shorter statement for repeats.
+ */
+export async function persist(db: Db, items: StoreItem[], known = new StoredKeys()): Promise<Stored[]> {
+  const keys = items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey));
+  const batch = {
+    deliveries: items.map((it) => ({ ...it.base, alertCount: it.alerts.length })),
+    alerts: items.flatMap((it, delivery) => it.alerts.map((alert) => ({ delivery, alert }))),
+    now: items[0]!.base.receivedAt,
+  };
+  const unknown = keys.filter((k) => !known.has(k));
+  const stored =
+    unknown.length === 0
+      ? await storeRepeats(db, batch)
+      : await storeBatch(db, { ...batch, problems: problemsOf(items) });
+  // Committed: the keys the statement checked against the table are stored now, new or not.
+  // Learned only here (a failed batch teaches nothing), and a known key is not renewed, so the
+  // table is asked again once its time to live has passed.
+  known.add(unknown);
+  return items.map((it, i) => summarize(it.alerts, stored[i]!));
+}
+
+/** One problem per fingerprint that fires in the batch, described by its first firing alert. */
+function problemsOf(items: StoreItem[]): Problem[] {
+  const byFingerprint = new Map<string, Problem>();
+  for (const a of items.flatMap((it) => it.alerts)) {
+    if (a.status !== "firing" || byFingerprint.has(a.fingerprint)) continue;
+    byFingerprint.set(a.fingerprint, {
+      fingerprint: a.fingerprint,
+      source: a.source,
+      title: a.service ? `${a.name}: ${a.service}` : a.name,
+      alertName: a.name,
+      service: a.service,
+      host: a.host,
+      severity: a.severity,
+      createdMessage: `new incident from ${a.source}: ${a.name}${a.service ? ` on ${a.service}` : ""}`,
+    });
+  }
+  return [...byFingerprint.values()];
+}
+
+/** A delivery's new alerts, grouped by the incident they went to (a resolve for nothing live goes nowhere). */
+function summarize(alerts: NormalizedAlert[], stored: StoredDelivery): Stored {
+  const byKey = new Map(alerts.map((a) => [a.idempotencyKey, a]));
+  const touched = new Map<number, BatchTouch>();
+  for (const row of stored.inserted) {
+    const alert = byKey.get(row.key)!;
+    if (row.incident === null) continue;
+    const t = touched.get(row.incident) ?? {
+      id: row.incident,
+      added: 0,
+      created: row.created,
+      resolved: false,
+      messages: [],
+    };
+    touched.set(row.incident, t);
+    if (alert.status === "firing") {
+      t.added++;
+      t.messages.push(...messagesOf(alert));
+    }
+  }
+  // Only resolves: the source says the problem is over.
+  for (const t of touched.values()) t.resolved = t.added === 0;
+  return {
+    deliveryId: stored.id,
+    accepted: stored.inserted.length,
+    duplicates: alerts.length - stored.inserted.length,
+    touched: [...touched.values()],
+  };
+}
