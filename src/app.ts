@@ -10,6 +10,7 @@ import { isReachable } from "./db/database.js";
 import { ActionError } from "./incidents/actions.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import type { Inflight } from "./inflight.js";
+import { failures } from "./preflight/runner.js";
 
 export interface AppDeps extends IncidentDeps {
   secrets: Secrets;
@@ -31,11 +32,12 @@ export function createApp(deps: AppDeps): Hono {
   };
 
   app.get("/healthz", (c) => c.json({ ok: true }));
-  app.get("/readyz", async (c) =>
-    (await isReachable(deps.db))
-      ? c.json({ ok: true })
-      : c.json({ ok: false, error: "database unreachable" }, 503),
-  );
+  app.get("/readyz", async (c) => {
+    if (!(await isReachable(deps.db))) return c.json({ ok: false, error: "database unreachable" }, 503);
+    // Ingest works without the repair path: failed preflight checks degrade, they do not fail.
+    const degraded = failures(deps.preflight?.results() ?? []);
+    return c.json(degraded.length > 0 ? { ok: true, degraded } : { ok: true });
+  });
   app.get("/metrics", async (c) =>
     c.text(await deps.metrics.render(deps.db), 200, { "content-type": "text/plain; version=0.0.4" }),
   );

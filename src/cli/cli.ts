@@ -15,6 +15,7 @@ import { isDbUnavailable } from "../db/unavailable.js";
 import { createLogger } from "../log.js";
 import { run } from "../run.js";
 import { ClientError, directClient, type HealerClient, httpClient } from "./client.js";
+import { doctor } from "./doctor.js";
 import { incidentsTable, incidentText } from "./format.js";
 
 export interface CliIo {
@@ -38,6 +39,7 @@ const USAGE = `usage: homelab-healer <command> [options]
   dismiss ID [--reason R] [--close-pr]  dismiss (cancels a live run; --close-pr closes its PR)
   silence --service S [--alert A] --for 2h [--reason R]
   cleanup                               one maintenance pass now
+  doctor [--json] [--probe-model]       check every dependency of the repair path; exit 1 on a FAIL
 The config is --config FILE, else $HOMELAB_HEALER_CONFIG, else the embedded default (./.homelab-healer, PGlite).
 `;
 
@@ -46,6 +48,7 @@ const OPTIONS = {
   "shape-only": { type: "boolean" },
   "close-pr": { type: "boolean" },
   json: { type: "boolean" },
+  "probe-model": { type: "boolean" },
   state: { type: "string" },
   reason: { type: "string" },
   service: { type: "string" },
@@ -107,6 +110,8 @@ async function dispatch(command: string | undefined, argv: string[], io: CliIo):
       io.stdout(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
       return 0;
     }
+    case "doctor":
+      return doctor(configFile, { json: o.json === true, probeModel: o["probe-model"] === true }, io);
     case "incidents":
     case "incident":
     case "retry":
