@@ -16,6 +16,8 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number | string>;
   /** SIGKILL, no shutdown at all. */
   kill(): Promise<number | string>;
+  /** Everything the process wrote to stderr so far (a crash's stack trace lands there). */
+  stderrText(): string;
 }
 
 export class ServiceStartError extends Error {
@@ -95,5 +97,6 @@ export async function startService(
       signal("SIGKILL");
       return exited;
     },
+    stderrText: () => stderr,
   };
 }

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { apiRouter } from "./api/api.js";
 import { bearerAuth } from "./api/auth.js";
-import { ApiError, isDbUnavailable, statusOf } from "./api/errors.js";
+import { statusOf, toApiError } from "./api/errors.js";
 import { hooksRouter } from "./api/hooks.js";
 import type { Metrics } from "./api/metrics.js";
 import type { Secrets } from "./config/load.js";
@@ -10,6 +10,7 @@ import { isReachable } from "./db/database.js";
 import { ActionError } from "./incidents/actions.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import type { Inflight } from "./inflight.js";
+import { failures } from "./preflight/runner.js";
 
 export interface AppDeps extends IncidentDeps {
   secrets: Secrets;
@@ -31,11 +32,12 @@ export function createApp(deps: AppDeps): Hono {
   };
 
   app.get("/healthz", (c) => c.json({ ok: true }));
-  app.get("/readyz", async (c) =>
-    (await isReachable(deps.db))
-      ? c.json({ ok: true })
-      : c.json({ ok: false, error: "database unreachable" }, 503),
-  );
+  app.get("/readyz", async (c) => {
+    if (!(await isReachable(deps.db))) return c.json({ ok: false, error: "database unreachable" }, 503);
+    // Ingest works without the repair path: failed preflight checks degrade, they do not fail.
+    const degraded = failures(deps.preflight?.results() ?? []);
+    return c.json(degraded.length > 0 ? { ok: true, degraded } : { ok: true });
+  });
   app.get("/metrics", async (c) =>
     c.text(await deps.metrics.render(deps.db), 200, { "content-type": "text/plain; version=0.0.4" }),
   );
@@ -50,15 +52,12 @@ export function createApp(deps: AppDeps): Hono {
 
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json({ error: err.code, message: err.message }, statusOf(err.code));
     if (err instanceof ActionError)
       return c.json({ error: err.code, message: err.message }, statusOf(err.code));
-    if (isDbUnavailable(err)) {
-      deps.log.error({ err }, "database unreachable");
-      return c.json({ error: "db_unavailable", message: "database unreachable; retry later" }, 503);
-    }
-    deps.log.error({ err, path: c.req.path }, "request failed");
-    return c.json({ error: "internal", message: "internal error" }, 500);
+    const e = toApiError(err);
+    if (e.code === "db_unavailable") deps.log.warn({ err, path: c.req.path }, "database unreachable: 503");
+    else if (e.code === "internal") deps.log.error({ err, path: c.req.path }, "request failed");
+    return c.json({ error: e.code, message: e.message }, statusOf(e.code));
   });
   return app;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { isDbUnavailable } from "./db/unavailable.js";
 
 export interface Loop {
   /** Runs one pass now (also used by `homelab-healer cleanup`). */
@@ -7,8 +8,8 @@ export interface Loop {
 }
 
 /**
- * Runs `pass` every `intervalMs` until stopped; a failing pass is logged and the loop goes on.
- * Passes never overlap.
+ * Runs `pass` every `intervalMs` until stopped; a failing pass (the database away, say) is logged
+ * and the loop goes on. Passes never overlap.
  */
 export function startLoop(name: string, log: Logger, intervalMs: number, pass: () => Promise<void>): Loop {
   let timer: NodeJS.Timeout | undefined;
@@ -19,7 +20,10 @@ export function startLoop(name: string, log: Logger, intervalMs: number, pass: (
       try {
         await pass();
       } catch (err) {
-        log.error({ err, loop: name }, `${name} pass failed`);
+        // PostgreSQL restarting is expected now and then: the next tick simply tries again.
+        if (isDbUnavailable(err))
+          log.warn({ err, loop: name }, `${name} pass: database unreachable; trying again next tick`);
+        else log.error({ err, loop: name }, `${name} pass failed`);
       }
     });
     return running;

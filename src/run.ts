@@ -14,6 +14,7 @@ import { incidentTick } from "./incidents/maintenance.js";
 import { Inflight } from "./inflight.js";
 import { createLifecycle } from "./lifecycle/lifecycle.js";
 import { startLoop } from "./maintenance.js";
+import { startPreflight } from "./preflight/monitor.js";
 import { createRunWakeup, notifyRunQueued } from "./runs/wakeup.js";
 import { startWorker } from "./runs/worker.js";
 
@@ -29,6 +30,8 @@ export interface RunOptions {
   onListening?: (address: { host: string; port: number }) => void;
   /** Maintenance interval (ms); tests make it short. */
   tickMs?: number;
+  /** Preflight checks at start and then every this many ms (default hourly); null: none (tests). */
+  preflightMs?: number | null;
 }
 
 /**
@@ -51,11 +54,20 @@ export async function run(opts: RunOptions): Promise<void> {
     onListenChange: (up, err) =>
       up ? log.debug("listening for queued runs") : log.warn({ err }, "LISTEN connection lost; reconnecting"),
   });
+  const preflight =
+    opts.preflightMs === null
+      ? undefined
+      : startPreflight({
+          ctx: { config, secrets, secretProblems: {}, path: opts.servicePath, db },
+          log,
+          intervalMs: opts.preflightMs ?? 3_600_000,
+        });
   const deps: IncidentDeps = {
     db,
     log,
     clock,
     config,
+    ...(preflight ? { preflight } : {}),
     wakeRuns: () => {
       wakeup.notify();
       if (!pglite) notifyRunQueued(db).catch((err: unknown) => log.warn({ err }, "NOTIFY failed"));
@@ -88,7 +100,7 @@ export async function run(opts: RunOptions): Promise<void> {
     inflight,
     ...deps,
     secrets,
-    metrics: new Metrics(),
+    metrics: new Metrics(preflight),
     githubHook: lifecycle.githubHook,
     cleanup: () => lifecycle.cleanup(),
   });
@@ -124,6 +136,7 @@ export async function run(opts: RunOptions): Promise<void> {
   clearTimeout(cut);
   await inflight.idle();
   await loop.stop();
+  await preflight?.stop();
   await lifecycle.idle();
   await worker.stop();
   await wakeup.close();

@@ -34,11 +34,60 @@ export interface ArgVars {
   incidentId: string;
 }
 
-/** The SPEC §7 default: `run --dir <worktree> --format json --title <title> [--model <m>] <prompt>`. */
+/**
+ * The OpenCode the project is tested with: the `opencode-linux-x64` entry of package-lock.json (a test
+ * keeps the two equal). Flags, permission semantics and the event stream were learned on it.
+ */
+export const TESTED_OPENCODE_VERSION = "1.18.33";
+
+/** How one OpenCode major version is driven headless. */
+export interface ArgProfile {
+  major: number;
+  /** The argv for one turn. */
+  args: (vars: ArgVars, extraArgs: string[]) => string[];
+}
+
+/**
+ * The argument profiles, by major version. OpenCode 1.x: `run --dir <worktree> --format json --title
+ * <title> [--model <m>] <prompt>` (SPEC §7). A major without an entry is refused: its flags are unknown.
+ */
+export const ARG_PROFILES: readonly ArgProfile[] = [
+  {
+    major: 1,
+    args: (vars, extraArgs) => {
+      const args = ["run", "--dir", vars.worktree, "--format", "json", "--title", vars.title];
+      if (vars.model !== undefined) args.push("--model", vars.model);
+      return [...args, ...extraArgs, vars.prompt];
+    },
+  },
+];
+
+/** The `x.y.z` in a `--version` answer (`1.18.33`, `opencode 1.18.33`, `v1.2.0`), or undefined. */
+export function parseVersion(text: string): { version: string; major: number } | undefined {
+  const m = /(?:^|[^\d.])v?(\d+)\.(\d+)\.(\d+)/.exec(text.trim());
+  return m ? { version: `${m[1]}.${m[2]}.${m[3]}`, major: Number(m[1]) } : undefined;
+}
+
+/** The argument profile for a version string, or undefined when no profile covers its major. */
+export function profileFor(version: string): ArgProfile | undefined {
+  const v = parseVersion(version);
+  return v === undefined ? undefined : ARG_PROFILES.find((p) => p.major === v.major);
+}
+
+/** Compares two `x.y.z` versions: negative, zero or positive. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The default argv: the profile of the tested version's major (SPEC §7). */
 export function defaultArgs(vars: ArgVars, extraArgs: string[] = []): string[] {
-  const args = ["run", "--dir", vars.worktree, "--format", "json", "--title", vars.title];
-  if (vars.model !== undefined) args.push("--model", vars.model);
-  return [...args, ...extraArgs, vars.prompt];
+  return profileFor(TESTED_OPENCODE_VERSION)!.args(vars, extraArgs);
 }
 
 const PLACEHOLDER = /\{(worktree|prompt|promptFile|title|model|runId|incidentId)\}/g;

@@ -1,4 +1,8 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { isDbUnavailable } from "../db/unavailable.js";
+
+// Where the API decides on a database failure; the classifier itself lives with the database.
+export { isDbUnavailable };
 
 /** Every error the HTTP API answers with. One closed set, mapped to a status in one place. */
 export type ApiErrorCode =
@@ -50,32 +54,13 @@ export function statusOf(code: ApiErrorCode): ContentfulStatusCode {
   }
 }
 
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "ETIMEDOUT",
-  "EPIPE",
-  "57P01",
-  "57P02",
-  "57P03",
-]);
-
-/** True for errors that mean "the database cannot be reached" (senders should retry: 503). */
-export function isDbUnavailable(e: unknown): boolean {
-  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
-    const err = cur as { code?: unknown; message?: unknown; errors?: unknown[] };
-    if (typeof err.code === "string" && (CONNECTION_CODES.has(err.code) || err.code.startsWith("08")))
-      return true;
-    if (
-      typeof err.message === "string" &&
-      /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-        err.message,
-      )
-    ) {
-      return true;
-    }
-    if (Array.isArray(err.errors) && err.errors.some((x) => isDbUnavailable(x))) return true;
-  }
-  return false;
+/**
+ * Any error thrown while answering, as an ApiError: an ApiError as it is; an unreachable database
+ * as `db_unavailable` (503, so senders retry; never a 500); anything else as `internal`.
+ */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (isDbUnavailable(err))
+    return new ApiError("db_unavailable", "database unreachable; retry later", { cause: err });
+  return new ApiError("internal", "internal error", { cause: err });
 }

@@ -1,12 +1,17 @@
 import type { Db } from "../db/database.js";
 import { countIncidentsByState, countPrsByState } from "../incidents/incidents.repo.js";
+import type { PreflightState } from "../preflight/monitor.js";
 import { countByOutcome } from "../runs/queue.repo.js";
+import { usageTotals } from "../runs/usage.repo.js";
 
 const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
 /** Prometheus counters kept in process, plus gauges read from the database at scrape time. */
 export class Metrics {
   private readonly deliveries = new Map<string, number>();
+
+  /** `preflight`: serve's checks, exposed as one gauge per check. */
+  constructor(private readonly preflight?: Pick<PreflightState, "results">) {}
   private readonly alerts = new Map<string, number>();
 
   /** Counts one delivery by source and outcome, and the alerts it brought. */
@@ -26,7 +31,7 @@ export class Metrics {
     const lines: string[] = [];
     const family = (name: string, type: string, help: string, rows: [string, number][]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, v] of rows) lines.push(`${name}{${labels}} ${v}`);
+      for (const [labels, v] of rows) lines.push(labels ? `${name}{${labels}} ${v}` : `${name} ${v}`);
     };
     family("homelab_healer_deliveries_total", "counter", "Webhook deliveries by source and outcome.", [
       ...this.deliveries,
@@ -55,6 +60,34 @@ export class Metrics {
       "Pull requests by last known state.",
       prs.map((p) => [`state="${p.state}"`, p.n]),
     );
+    const usage = await usageTotals(db);
+    const t = usage.tokens;
+    family("homelab_healer_agent_tokens_total", "counter", "Tokens the agent's provider reported, by kind.", [
+      ['kind="input"', t.input],
+      ['kind="output"', t.output],
+      ['kind="reasoning"', t.reasoning],
+      ['kind="cache_read"', t.cacheRead],
+      ['kind="cache_write"', t.cacheWrite],
+    ]);
+    family(
+      "homelab_healer_agent_cost_total",
+      "counter",
+      "Cost the agent's provider reported (its unit, usually USD).",
+      [["", usage.cost]],
+    );
+    const checks = this.preflight?.results();
+    if (checks !== undefined) {
+      // Several results may share a check name: it is ok only when all of them are.
+      const byName = new Map<string, number>();
+      for (const r of checks)
+        byName.set(r.name, Math.min(byName.get(r.name) ?? 1, r.status === "fail" ? 0 : 1));
+      family(
+        "homelab_healer_preflight_ok",
+        "gauge",
+        "1 when the preflight check passed at its last run (ok or warn), 0 when it failed.",
+        [...byName].map(([name, v]) => [`check="${esc(name)}"`, v]),
+      );
+    }
     return `${lines.join("\n")}\n`;
   }
 }

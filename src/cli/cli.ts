@@ -11,9 +11,11 @@ import {
 } from "../config/load.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
+import { isDbUnavailable } from "../db/unavailable.js";
 import { createLogger } from "../log.js";
 import { run } from "../run.js";
 import { ClientError, directClient, type HealerClient, httpClient } from "./client.js";
+import { doctor } from "./doctor.js";
 import { incidentsTable, incidentText } from "./format.js";
 
 export interface CliIo {
@@ -37,6 +39,7 @@ const USAGE = `usage: homelab-healer <command> [options]
   dismiss ID [--reason R] [--close-pr]  dismiss (cancels a live run; --close-pr closes its PR)
   silence --service S [--alert A] --for 2h [--reason R]
   cleanup                               one maintenance pass now
+  doctor [--json] [--probe-model]       check every dependency of the repair path; exit 1 on a FAIL
 The config is --config FILE, else $HOMELAB_HEALER_CONFIG, else the embedded default (./.homelab-healer, PGlite).
 `;
 
@@ -45,6 +48,7 @@ const OPTIONS = {
   "shape-only": { type: "boolean" },
   "close-pr": { type: "boolean" },
   json: { type: "boolean" },
+  "probe-model": { type: "boolean" },
   state: { type: "string" },
   reason: { type: "string" },
   service: { type: "string" },
@@ -58,6 +62,10 @@ export async function runCli(command: string | undefined, argv: string[], io: Cl
   try {
     return await dispatch(command, argv, io);
   } catch (e) {
+    if (isDbUnavailable(e)) {
+      io.stderr(unreachable(e));
+      return 1;
+    }
     if (!(e instanceof ConfigError)) throw e;
     io.stderr(`${e.message}\n`);
     return 1;
@@ -102,6 +110,8 @@ async function dispatch(command: string | undefined, argv: string[], io: CliIo):
       io.stdout(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
       return 0;
     }
+    case "doctor":
+      return doctor(configFile, { json: o.json === true, probeModel: o["probe-model"] === true }, io);
     case "incidents":
     case "incident":
     case "retry":
@@ -139,6 +149,11 @@ async function serve({ config, secrets }: { config: Config; secrets: Secrets }, 
   });
   await new Promise<void>((resolve) => log.flush(() => resolve()));
   return 0;
+}
+
+/** What a command that needs PostgreSQL says when it cannot reach it (migrate, serve's start, direct reads). */
+function unreachable(e: unknown): string {
+  return `the database is unreachable (${e instanceof Error ? e.message : String(e)}): is PostgreSQL running?\n`;
 }
 
 function needId(positionals: string[]): number {
@@ -221,7 +236,7 @@ async function operator(
   try {
     return await call(direct);
   } catch (e) {
-    io.stderr(`${e instanceof Error ? e.message : String(e)}\n`);
+    io.stderr(isDbUnavailable(e) ? unreachable(e) : `${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   } finally {
     await direct.close();

@@ -1,5 +1,8 @@
+import type { TokenStats } from "../agent/events.js";
 import type { Incident } from "../db/tables.js";
 import type { incidentDetail } from "../incidents/actions.js";
+import { formatCost } from "../incidents/triage.js";
+import { tokensText } from "../runs/pr-body.js";
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString().replace(/\.\d{3}Z$/, "Z") : "-");
 
@@ -53,11 +56,42 @@ export function incidentText(d: Awaited<ReturnType<typeof incidentDetail>>): str
       ? ["  none"]
       : d.runs.map(
           (r) =>
-            `  #${r.id} ${r.kind} ${r.state}${r.outcome ? `/${r.outcome}` : ""} attempt ${r.attempt}/${r.max_attempts} ${r.branch}${r.pr_url ? ` ${r.pr_url}` : ""}${r.error ? ` — ${r.error}` : ""}`,
+            `  #${r.id} ${r.kind} ${r.state}${r.outcome ? `/${r.outcome}` : ""} attempt ${r.attempt}/${r.max_attempts} ${r.branch}${r.pr_url ? ` ${r.pr_url}` : ""}${r.error ? ` — ${r.error}` : ""}\n` +
+            `      agent: model ${r.model ?? "-"}; ${tokensText(runTokens(r))}; cost ${formatCost(Number(r.cost ?? 0))}`,
         )),
+    ...(d.runs.length > 0
+      ? [
+          `  total: ${tokensText(sumTokens(d.runs.map(runTokens)))}; cost ${formatCost(d.runs.reduce((s, r) => s + Number(r.cost ?? 0), 0))}`,
+        ]
+      : []),
     "",
     "Events:",
     ...d.events.map((e) => `  ${iso(e.at)} ${e.kind.padEnd(14)} ${e.message}`),
   ];
   return `${out.join("\n")}\n`;
+}
+
+type UsageColumns = {
+  tokens_input?: number | null;
+  tokens_output?: number | null;
+  tokens_reasoning?: number | null;
+  tokens_cache_read?: number | null;
+  tokens_cache_write?: number | null;
+};
+
+/** A run row's token columns (as numbers: JSON over the API keeps them so). */
+function runTokens(r: UsageColumns): TokenStats {
+  return {
+    input: Number(r.tokens_input ?? 0),
+    output: Number(r.tokens_output ?? 0),
+    reasoning: Number(r.tokens_reasoning ?? 0),
+    cacheRead: Number(r.tokens_cache_read ?? 0),
+    cacheWrite: Number(r.tokens_cache_write ?? 0),
+  };
+}
+
+function sumTokens(all: TokenStats[]): TokenStats {
+  const total: TokenStats = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
+  for (const t of all) for (const k of Object.keys(total) as (keyof TokenStats)[]) total[k] += t[k];
+  return total;
 }

@@ -109,6 +109,22 @@ export function loadConfig(
   return resolveConfig(parsed, file === undefined, opts);
 }
 
+/** Every `*File` key of the config with the name it holds (undefined when unset). */
+export function secretFileKeys(file: ConfigFile): [string, string | undefined][] {
+  return [
+    ["auth.tokenFile", file.auth.tokenFile],
+    ...Object.entries(file.auth.sources).map(([s, v]): [string, string] => [
+      `auth.sources.${s}.tokenFile`,
+      v.tokenFile,
+    ]),
+    ["auth.github.webhookSecretFile", file.auth.github.webhookSecretFile],
+    ["forge.tokenFile", file.forge.tokenFile],
+    ["notify.ntfy.tokenFile", file.notify.ntfy?.tokenFile],
+    ["repo.sshKeyFile", file.repo.sshKeyFile],
+    ["agent.environmentFile", file.agent.environmentFile],
+  ];
+}
+
 export function resolveConfig(
   file: ConfigFile,
   embedded: boolean,
@@ -125,20 +141,8 @@ export function resolveConfig(
   };
   const secrets: Secrets = { token: "", sourceTokens: {}, agentEnv: {} };
 
-  const secretKeys: [string, string | undefined][] = [
-    ["auth.tokenFile", file.auth.tokenFile],
-    ...Object.entries(file.auth.sources).map(([s, v]): [string, string] => [
-      `auth.sources.${s}.tokenFile`,
-      v.tokenFile,
-    ]),
-    ["auth.github.webhookSecretFile", file.auth.github.webhookSecretFile],
-    ["forge.tokenFile", file.forge.tokenFile],
-    ["notify.ntfy.tokenFile", file.notify.ntfy?.tokenFile],
-    ["repo.sshKeyFile", file.repo.sshKeyFile],
-    ["agent.environmentFile", file.agent.environmentFile],
-  ];
   const paths = new Map<string, string>();
-  for (const [key, name] of secretKeys) {
+  for (const [key, name] of secretFileKeys(file)) {
     if (name !== undefined) paths.set(key, secretPath(name, creds));
   }
   config.secretPaths = [...new Set(paths.values())];
@@ -188,13 +192,17 @@ export function resolveConfig(
   return { config: Object.freeze(config), secrets };
 }
 
+/** A URL with the password of its user info replaced by `***`. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
+}
+
 /** The config as printed by check-config: secret file names kept, no secret value anywhere. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const { generatedToken: _g, secretPaths: _s, ...rest } = config;
-  const hidePassword = (url: string) => url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
   return {
     ...rest,
-    database: { ...rest.database, ...(rest.database.url ? { url: hidePassword(rest.database.url) } : {}) },
-    databaseUrl: hidePassword(config.databaseUrl),
+    database: { ...rest.database, ...(rest.database.url ? { url: redactUrl(rest.database.url) } : {}) },
+    databaseUrl: redactUrl(config.databaseUrl),
   };
 }

@@ -131,6 +131,8 @@ export const configSchema = z
         maxConcurrentRuns: positive.default(1),
         maxAttempts: positive.default(2),
         maxRunsPerDay: seconds.default(20),
+        /** Daily cap on the provider-reported cost of runs (its unit); unset: no limit. */
+        maxCostPerDay: z.number().nonnegative().optional(),
         allowedCommands: z.array(z.string().min(1)).default(DEFAULT_ALLOWED_COMMANDS),
         sandbox: z.enum(["bubblewrap", "none"]).default("bubblewrap"),
         // allowlist: own network namespace, out only through the run's proxy; host: the host's network.

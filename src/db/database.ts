@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
 import type { Database } from "./tables.js";
+import { CONNECTION_LIMITS } from "./unavailable.js";
 
 export type Db = Kysely<Database>;
 
@@ -21,6 +22,9 @@ export function poolOf(db: Db): pg.Pool | undefined {
 // bigint (int8) and bigserial ids as numbers, not strings: ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
+/** The lifelong 'error' listener of every pooled client (see openDatabase). */
+function ignoreClientError(): void {}
+
 /** Opens the database named by a `postgres://`, `postgresql://` or `pglite://DIR` URL. */
 export function openDatabase(url: string, opts: { max?: number } = {}): Db {
   if (url.startsWith("pglite://")) {
@@ -34,9 +38,19 @@ export function openDatabase(url: string, opts: { max?: number } = {}): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
+    ...CONNECTION_LIMITS,
   });
-  // An idle client's error (server restart) must not crash the process: the next query reconnects.
+  // An idle client's error (server restart) is handed to the pool, which drops the client; the
+  // next query connects again. Without a listener, that 'error' event would end the process.
   pool.on("error", () => {});
+  // pg-pool listens for errors on idle clients only. A client checked out (in a transaction, the
+  // worker, a maintenance pass) that hears the server go away emits 'error' with nobody listening,
+  // and Node ends the process. So every client gets a listener for its whole life, from the moment
+  // the pool hands it out. The failure itself reaches the caller as its query's rejection (the
+  // query in flight, or the next one: the client is no longer queryable and is dropped at release).
+  pool.on("connect", (client) => {
+    client.on("error", ignoreClientError);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   pools.set(db, pool);
   return db;

@@ -1,9 +1,11 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import * as m0001 from "./migrations/0001_initial.js";
+import * as m0002 from "./migrations/0002_run_usage.js";
 
 /** Every migration, in order. Static imports so the bundle needs no directory scan. */
 const migrations: Record<string, Migration> = {
   "0001_initial": m0001,
+  "0002_run_usage": m0002,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -13,13 +15,28 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * instances starting at once apply each migration exactly once.
  */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
-  const migrator = new Migrator({
+  const migrator = migratorFor(db);
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw new Error(`migration failed: ${String(error)}`, { cause: error });
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+function migratorFor(db: Kysely<unknown>): Migrator {
+  return new Migrator({
     db,
     provider,
     migrationTableName: "schema_migrations",
     migrationLockTableName: "schema_migrations_lock",
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw new Error(`migration failed: ${String(error)}`, { cause: error });
-  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** Which of the migrations this program knows are applied, and which are pending. */
+export async function migrationStatus(
+  db: Kysely<unknown>,
+): Promise<{ applied: string[]; pending: string[] }> {
+  const known = await migratorFor(db).getMigrations();
+  return {
+    applied: known.filter((m) => m.executedAt !== undefined).map((m) => m.name),
+    pending: known.filter((m) => m.executedAt === undefined).map((m) => m.name),
+  };
 }

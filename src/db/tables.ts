@@ -116,6 +116,14 @@ export interface RunsTable {
   commit_sha: string | null;
   validation: "passed" | "failed" | "skipped" | null;
   agent_stats: Json<Record<string, unknown>>;
+  model: Generated<string | null>;
+  tokens_input: Generated<number>;
+  tokens_output: Generated<number>;
+  tokens_reasoning: Generated<number>;
+  tokens_cache_read: Generated<number>;
+  tokens_cache_write: Generated<number>;
+  cost: Generated<number>;
+  agent_seconds: Generated<number>;
 }
 
 export interface IncidentEventsTable {

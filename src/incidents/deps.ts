@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config/load.js";
 import type { Db } from "../db/database.js";
+import type { PreflightState } from "../preflight/monitor.js";
 
 /** What the incident rules need, built once in run.ts. */
 export interface IncidentDeps {
@@ -15,6 +16,8 @@ export interface IncidentDeps {
   recurrence?: RecurrenceHooks;
   /** Closes a PR on the forge (an operator dismissal with `closePr`); absent without a forge. */
   closePr?: (prNumber: number) => Promise<void>;
+  /** serve's preflight: a failed required check keeps a run from starting (the reason names it). */
+  preflight?: PreflightState;
 }
 
 /** Hooks for what happens on a recurrence while a PR is open (a "still happening" comment). */

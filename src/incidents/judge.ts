@@ -1,5 +1,6 @@
 import type { Incident } from "../db/tables.js";
 import { runsStartedSince } from "../runs/queue.repo.js";
+import { costSince } from "../runs/usage.repo.js";
 import type { IncidentDeps } from "./deps.js";
 import { countFiringSince, getIncident, previousIncident, updateIncidentFields } from "./incidents.repo.js";
 import { activeSilence } from "./silences.repo.js";
@@ -27,6 +28,9 @@ async function verdictFor(deps: IncidentDeps, incident: Incident, messages: stri
       new Date(now.getTime() - config.triage.windowSeconds * 1000),
     ),
     runsLast24h: await runsStartedSince(db, new Date(now.getTime() - 86_400_000)),
+    ...(config.agent.maxCostPerDay !== undefined && {
+      costLast24h: await costSince(db, new Date(now.getTime() - 86_400_000)),
+    }),
     now,
   });
 }
@@ -88,6 +92,20 @@ async function act(deps: IncidentDeps, incident: Incident, reason: string, now: 
       kind: "triage",
       message: why,
       data: { verdict: "act", noRepo: true },
+      set: { triage_reason: why },
+      now,
+    });
+    return;
+  }
+  const blocking = deps.preflight?.blocking() ?? [];
+  if (blocking.length > 0) {
+    // A run would fail on it: say which check, instead of starting one.
+    const why = `${reason}; but no repair ran: preflight check failed: ${blocking.join("; ")}. Fix it (\`homelab-healer doctor\`), then \`homelab-healer retry ${incident.id}\``;
+    await transition(deps.db, deps.log, incident, {
+      to: "needs_human",
+      kind: "triage",
+      message: why,
+      data: { verdict: "act", preflight: blocking },
       set: { triage_reason: why },
       now,
     });

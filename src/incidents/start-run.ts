@@ -1,8 +1,10 @@
 import { sql } from "kysely";
 import type { Incident, RunKind } from "../db/tables.js";
 import { enqueueRun, runsStartedSince } from "../runs/queue.repo.js";
+import { costSince } from "../runs/usage.repo.js";
 import { branchName, type IncidentDeps } from "./deps.js";
 import { logTransition, type TransitionInput, transitionInTx } from "./transitions.js";
+import { costBudgetReason } from "./triage.js";
 
 export type StartRunResult =
   | { started: true; runId: number }
@@ -43,6 +45,12 @@ export async function startRun(
           reason: "budget_spent",
           message: `run budget spent: ${used} runs in the last 24 h (agent.maxRunsPerDay = ${agent.maxRunsPerDay})`,
         };
+      }
+      const cap = agent.maxCostPerDay;
+      if (cap !== undefined) {
+        const spent = await costSince(trx, new Date(now.getTime() - 86_400_000));
+        if (spent >= cap)
+          return { started: false, reason: "budget_spent", message: costBudgetReason(spent, cap) };
       }
       const run = await enqueueRun(trx, {
         incidentId: incident.id,

@@ -18,6 +18,8 @@ export interface TriageFacts {
   dismissedBefore: { id: number; dismissedAt: Date } | undefined;
   firingInWindow: number;
   runsLast24h: number;
+  /** Provider-reported cost of the runs of the last 24 h (agent.maxCostPerDay); absent: 0. */
+  costLast24h?: number;
   now: Date;
 }
 
@@ -80,8 +82,22 @@ export function judge(config: Pick<Config, "triage" | "lifecycle" | "agent">, f:
       reason: `run budget spent: ${f.runsLast24h} runs in the last 24 h (agent.maxRunsPerDay = ${config.agent.maxRunsPerDay})`,
     };
   }
+  const cap = config.agent.maxCostPerDay;
+  if (cap !== undefined && (f.costLast24h ?? 0) >= cap) {
+    return { action: "suppress", reason: costBudgetReason(f.costLast24h ?? 0, cap) };
+  }
   return {
     action: "act",
     reason: `actionable: ${f.firingInWindow} occurrence(s) within ${t.windowSeconds} s, settled, not silenced or ignored`,
   };
+}
+
+/** Why a run is not started for cost: what was spent, and the key that caps it. */
+export function costBudgetReason(spent: number, cap: number): string {
+  return `cost budget spent: ${formatCost(spent)} in the last 24 h (agent.maxCostPerDay = ${cap})`;
+}
+
+/** A provider-reported cost, rounded for people (the unit is the provider's, usually USD). */
+export function formatCost(cost: number): string {
+  return cost >= 1 ? cost.toFixed(2) : cost.toFixed(4).replace(/0+$/, "").replace(/\.$/, ".0");
 }

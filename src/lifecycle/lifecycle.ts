@@ -48,7 +48,9 @@ export function createLifecycle(
   const pending = {
     add(p: Promise<unknown>) {
       background.add(p);
-      void p.finally(() => background.delete(p));
+      // Both ways: a rejection left on a `finally` chain would be unhandled and end the process.
+      const done = () => background.delete(p);
+      p.then(done, done);
     },
   };
   const ntfy = config.notify.ntfy;

@@ -3,6 +3,7 @@ import { type AgentResult, runAgent } from "../agent/spawn.js";
 import type { Run } from "../db/tables.js";
 import type { RunContext } from "./context.js";
 import type { WorkerDeps } from "./types.js";
+import { addRunUsage } from "./usage.repo.js";
 
 /** One agent turn in the run's worktree: the prompt and context from the incident, the lane from the config. */
 export async function agentTurn(
@@ -36,7 +37,8 @@ export async function agentTurn(
     ...(run.kind === "follow_up" ? { followUp: i.follow_ups } : {}),
     ...(t.validationOutput !== undefined ? { validationOutput: t.validationOutput } : {}),
   };
-  return runAgent({
+  const started = Date.now();
+  const result = await runAgent({
     runId: run.id,
     incidentId: i.id,
     worktree: t.worktree,
@@ -49,4 +51,12 @@ export async function agentTurn(
     servicePath: deps.servicePath,
     signal: t.signal,
   });
+  // Every turn was paid for, also one whose attempt fails: its usage goes on the run at once.
+  await addRunUsage(deps.db, run.id, {
+    model: config.agent.model,
+    tokens: result.stats.tokens,
+    cost: result.stats.cost,
+    seconds: (Date.now() - started) / 1000,
+  }).catch((err: unknown) => deps.log.warn({ err, run: run.id }, "recording the agent's token usage failed"));
+  return result;
 }

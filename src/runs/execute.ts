@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { runFiles } from "../agent/args.js";
 import type { AgentResult } from "../agent/spawn.js";
 import type { Incident, Run } from "../db/tables.js";
+import { isDbUnavailable } from "../db/unavailable.js";
 import { isRetryableForgeFailure } from "../forge/errors.js";
 import {
   changedFiles,
@@ -76,7 +77,8 @@ export async function executeRun(
   } catch (e) {
     if (signal.aborted) return { kind: "aborted" };
     const message = (e as Error).message;
-    if (isRetryableForgeFailure(e)) return { kind: "defer", error: message };
+    if (isRetryableForgeFailure(e)) return { kind: "defer", error: message, cause: "forge" };
+    if (isDbUnavailable(e)) return { kind: "defer", error: message, cause: "database" };
     return finish({ outcome: "failed", message: `run failed: ${message}`, error: message });
   }
 }

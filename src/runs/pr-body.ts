@@ -1,4 +1,6 @@
+import type { TokenStats } from "../agent/events.js";
 import type { Incident } from "../db/tables.js";
+import { formatCost } from "../incidents/triage.js";
 
 const MAX_TITLE = 120;
 const MAX_BODY = 60_000;
@@ -25,6 +27,22 @@ export interface FooterFacts {
   runId: number;
   validation: "passed" | "failed" | "skipped";
   validationLog?: string | undefined;
+  /** The run's agent usage over every turn, and how long the run took so far. */
+  usage?: { model: string | undefined; tokens: TokenStats; cost: number; seconds: number } | undefined;
+  runSeconds?: number | undefined;
+}
+
+/** `1m 05s`, `42 s`. */
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+}
+
+/** `12,345 tokens (input …, output …, reasoning …, cache read …, cache write …)`. */
+export function tokensText(t: TokenStats): string {
+  const n = (v: number) => v.toLocaleString("en-US");
+  const total = t.input + t.output + t.reasoning + t.cacheRead + t.cacheWrite;
+  return `${n(total)} tokens (input ${n(t.input)}, output ${n(t.output)}, reasoning ${n(t.reasoning)}, cache read ${n(t.cacheRead)}, cache write ${n(t.cacheWrite)})`;
 }
 
 /** What the control plane adds under the agent's body: facts the owner can trust. */
@@ -41,6 +59,11 @@ export function prFooter(f: FooterFacts): string {
     `Opened by homelab-healer for incident ${f.incident.id} (fingerprint \`${f.incident.fingerprint}\`), run ${f.runId}.`,
     `Occurrences: ${f.incident.occurrences}; first seen ${f.incident.first_seen_at.toISOString()}, last seen ${f.incident.last_seen_at.toISOString()}.`,
     `Validation: ${v}.`,
+    ...(f.usage
+      ? [
+          `Agent: model ${f.usage.model ?? "(the agent's default)"}; ${tokensText(f.usage.tokens)}; cost ${formatCost(f.usage.cost)}; agent time ${formatDuration(f.usage.seconds)}${f.runSeconds !== undefined ? `, run time ${formatDuration(f.runSeconds)}` : ""}.`,
+        ]
+      : []),
     "Nothing was deployed: review, merge, and deploy as you usually do.",
   ];
   if (f.validation === "failed" && f.validationLog) {

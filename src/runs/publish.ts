@@ -4,6 +4,7 @@ import { gitAt } from "../forge/git-run.js";
 import type { Heartbeat } from "./lease.js";
 import { prFooter } from "./pr-body.js";
 import type { StepResult, WorkerDeps } from "./types.js";
+import { runUsage } from "./usage.repo.js";
 
 /** A committed change, ready to push: what publishing needs (also rebuilt from the run's record). */
 export interface Prepared {
@@ -78,13 +79,17 @@ export async function publish(
   );
   if (!(await lease.confirm())) return { kind: "aborted" };
   const draft = c.validation === "failed";
+  const usage = await runUsage(deps.db, run.id);
+  const runSeconds = usage?.startedAt
+    ? (deps.clock.now().getTime() - usage.startedAt.getTime()) / 1000
+    : undefined;
   const pr = await deps.forge.createPr(
     {
       head: run.branch,
       base: config.repo.branch,
       title: c.title,
       draft,
-      body: `${c.body}\n${prFooter({ incident, runId: run.id, validation: c.validation, validationLog: c.validationLog })}`,
+      body: `${c.body}\n${prFooter({ incident, runId: run.id, validation: c.validation, validationLog: c.validationLog, usage, runSeconds })}`,
     },
     { signal },
   );

@@ -22,6 +22,6 @@ export type StepResult =
   | { kind: "finish"; finish: Finish }
   /** A failed attempt: retried with backoff while attempts remain. */
   | { kind: "retry"; error: string; finalOutcome: "failed" | "timed_out"; stats?: Record<string, unknown> }
-  /** A passing forge or git fault: queued again without spending an attempt. */
-  | { kind: "defer"; error: string }
+  /** A passing forge, git or database fault: queued again without spending an attempt. */
+  | { kind: "defer"; error: string; cause: "forge" | "database" }
   | { kind: "aborted" };

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import pg from "pg";
 import type { Db } from "../db/database.js";
+import { CONNECTION_LIMITS } from "../db/unavailable.js";
 
 /** The Postgres channel on which any instance announces a queued run. */
 export const RUNS_CHANNEL = "homelab_healer_runs";
@@ -143,7 +144,7 @@ function listenWithReconnect(
 
   const connect = () => {
     if (isClosed()) return;
-    const c = new pg.Client({ connectionString: url });
+    const c = new pg.Client({ connectionString: url, ...CONNECTION_LIMITS });
     client = c;
     let dropped = false;
     const drop = (err: unknown) => {
@@ -154,6 +155,8 @@ function listenWithReconnect(
       c.end().catch(() => {});
       if (!isClosed()) scheduleReconnect(err);
     };
+    // Attached before connecting and kept until the client is gone (close() swaps in a no-op):
+    // an 'error' with no listener would end the process.
     c.on("error", drop);
     c.on("end", () => drop(new Error("LISTEN connection ended")));
     c.on("notification", (msg) => {

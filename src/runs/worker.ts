@@ -1,4 +1,5 @@
 import type { Run } from "../db/tables.js";
+import { isDbUnavailable } from "../db/unavailable.js";
 import { executeRun } from "./execute.js";
 import { finishAndTransition, inTx, moveIncidentInTx, noteRetryInTx } from "./finish.js";
 import { startHeartbeat } from "./lease.js";
@@ -12,7 +13,10 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-const DEFER_SECONDS = 60;
+/** How long a deferred run waits: the forge gets time to recover; the database is back when it answers. */
+const DEFER_SECONDS = { forge: 60, database: 5 } as const;
+/** At shutdown, how long recording a run's end keeps trying while the database is unreachable. */
+const SHUTDOWN_RECORD_MS = 10_000;
 
 /**
  * Claims runs and executes them, up to agent.maxConcurrentRuns at once (the claim also enforces the
@@ -40,6 +44,8 @@ export function startWorker(deps: WorkerDeps): Worker {
         }
       }
       if (claimed) {
+        // runOne never rejects (it records what it can and logs the rest): a rejection here would
+        // be unhandled, and an unhandled rejection ends the process.
         const p = runOne(claimed).finally(() => {
           active.delete(p);
           deps.wakeup.notify();
@@ -78,12 +84,42 @@ export function startWorker(deps: WorkerDeps): Worker {
     try {
       result = await executeRun(deps, run, ctl.signal, beat);
     } catch (err) {
-      result = { kind: "retry", error: `unexpected: ${(err as Error).message}`, finalOutcome: "failed" };
+      const error = (err as Error).message;
+      result = isDbUnavailable(err)
+        ? { kind: "defer", error, cause: "database" }
+        : { kind: "retry", error: `unexpected: ${error}`, finalOutcome: "failed" };
     } finally {
       await beat.stop();
       shutdown.signal.removeEventListener("abort", onShutdown);
     }
-    await record(run, result, lost);
+    await recordUntilStored(run, result, lost);
+  };
+
+  /**
+   * Records how a run ended. While the database is unreachable (a PostgreSQL restart) it tries
+   * again with backoff, as long as the lease would still hold; past that, or on any other error, it
+   * gives up with an error line: the lease then expires and the reaper queues the run again.
+   */
+  const recordUntilStored = async (run: Run, result: StepResult, lost: boolean) => {
+    const started = Date.now();
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await record(run, result, lost);
+        return;
+      } catch (err) {
+        const budget = shutdown.signal.aborted ? SHUTDOWN_RECORD_MS : leaseSeconds * 1000;
+        const ids = { incident: run.incident_id, run: run.id };
+        if (!isDbUnavailable(err) || Date.now() - started + delay > budget) {
+          deps.log.error(
+            { err, ...ids },
+            "could not record the run's end; the reaper retries it once its lease expires",
+          );
+          return;
+        }
+        deps.log.warn({ err, ...ids }, "database unreachable while recording the run's end; trying again");
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   };
 
   const record = async (run: Run, result: StepResult, lost: boolean) => {
@@ -107,14 +143,15 @@ export function startWorker(deps: WorkerDeps): Worker {
         }
         return;
       case "defer": {
-        const until = new Date(now.getTime() + DEFER_SECONDS * 1000);
+        const until = new Date(now.getTime() + DEFER_SECONDS[result.cause] * 1000);
+        const what = result.cause === "forge" ? "forge or git unavailable" : "database unreachable";
         await inTx(deps, async (trx, after) => {
           const args = { runId: run.id, workerId: deps.workerId, now, runAfter: until, error: result.error };
           if (!(await releaseRun(trx, args))) return;
           await noteRetryInTx(trx, deps, after, {
             incidentId: run.incident_id,
             runId: run.id,
-            message: `forge or git unavailable (${result.error}); retrying at ${until.toISOString()} without spending an attempt`,
+            message: `${what} (${result.error}); retrying at ${until.toISOString()} without spending an attempt`,
           });
         });
         return;

@@ -56,7 +56,7 @@ it.skipIf(why !== undefined)(
   async () => {
     expect((await post("before")).status).toBe(202);
 
-    pg!.stop();
+    await pg!.stop();
     for (const key of ["down-1", "down-2", "down-3"]) {
       const res = await post(key);
       expect(res.status).toBe(503);
@@ -65,7 +65,7 @@ it.skipIf(why !== undefined)(
     expect((await fetch(`${svc!.url}/readyz`)).status).toBe(503);
     expect((await fetch(`${svc!.url}/healthz`)).status).toBe(200);
 
-    pg!.start();
+    await pg!.start();
     const until = Date.now() + 30_000;
     let status = 0;
     while (status !== 202 && Date.now() < until) {

@@ -1,17 +1,23 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { freePort } from "../../bench/alertmanager.js";
 
 const BIN = "/usr/lib/postgresql/15/bin";
+const execFileAsync = promisify(execFile);
+
+/** How pg_ctl stops the server: `fast` cuts connections cleanly, `immediate` is a crash (recovery at start). */
+export type StopMode = "fast" | "immediate";
 
 /** A throwaway PostgreSQL cluster of our own: stopping it disturbs no other test. */
 export interface PrivatePostgres {
   url(database: string): string;
-  start(): void;
-  /** Fast shutdown: connections are cut, as when the server goes down. */
-  stop(): void;
+  /** Starts the server and resolves once it accepts connections (pg_ctl -w). */
+  start(): Promise<void>;
+  /** Stops the server (default `fast`); connections are cut, as when the server goes down. */
+  stop(mode?: StopMode): Promise<void>;
   destroy(): void;
 }
 
@@ -35,25 +41,34 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const pgUid = asRoot ? Number(execFileSync("id", ["-u", "postgres"]).toString().trim()) : 0;
   const pgGid = asRoot ? Number(execFileSync("id", ["-g", "postgres"]).toString().trim()) : 0;
   if (asRoot) chownSync(dir, pgUid, pgGid);
-  const run = (cmd: string, args: string[]) =>
-    execFileSync(asRoot ? "runuser" : cmd, asRoot ? ["-u", "postgres", "--", cmd, ...args] : args, {
+  const argv = (cmd: string, args: string[]): [string, string[]] =>
+    asRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
+  const data = join(dir, "data");
+  execFileSync(
+    ...argv(join(BIN, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]),
+    { stdio: ["ignore", "pipe", "pipe"], cwd: dir },
+  );
+  const port = await freePort();
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=30`;
+  const ctlArgs = (args: string[]) => ["-D", data, "-w", "-t", "30", ...args];
+  // Asynchronous: a caller keeping up load meanwhile (the restart fault test) must not be frozen.
+  const pgCtl = async (args: string[]) => {
+    await execFileAsync(...argv(join(BIN, "pg_ctl"), ctlArgs(args)), { cwd: dir });
+  };
+  const pgCtlSync = (args: string[]) =>
+    execFileSync(...argv(join(BIN, "pg_ctl"), ctlArgs(args)), {
       stdio: ["ignore", "pipe", "pipe"],
       cwd: dir,
     });
-  const data = join(dir, "data");
-  run(join(BIN, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
-  const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=30`;
-  const pgCtl = (args: string[]) => run(join(BIN, "pg_ctl"), ["-D", data, "-w", "-t", "30", ...args]);
-  const start = () => pgCtl(["-o", options, "-l", join(dir, "server.log"), "start"]);
-  start();
+  const startArgs = ["-o", options, "-l", join(dir, "server.log"), "start"];
+  pgCtlSync(startArgs);
   return {
     url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}`,
-    start,
-    stop: () => pgCtl(["-m", "fast", "stop"]),
+    start: () => pgCtl(startArgs),
+    stop: (mode = "fast") => pgCtl(["-m", mode, "stop"]),
     destroy() {
       try {
-        pgCtl(["-m", "immediate", "stop"]);
+        pgCtlSync(["-m", "immediate", "stop"]);
       } catch {
         // already stopped
       }

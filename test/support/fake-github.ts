@@ -92,6 +92,12 @@ export interface FakeGithubOptions {
   repo?: string;
   /** When set, heads are read from and DELETE ref deletes in this bare repository. */
   bareRepo?: string;
+  /** What `GET /repos/{o}/{r}` reports for the token (default: pull, triage, push). */
+  permissions?: Record<string, boolean>;
+  /** False: a fine-grained token without `pull_requests: write` (POST /pulls answers 403). */
+  pullRequestsWrite?: boolean;
+  /** Labels the repository has (`GET /repos/{o}/{r}/labels/{name}`). */
+  repoLabels?: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -167,7 +173,24 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
     const rest = path.slice(prefix.length);
     const b = (body ?? {}) as Json;
     if (rest === "" && method === "GET") {
-      return { status: 200, body: { name: repo, full_name: `${owner}/${repo}`, default_branch: "main" } };
+      const permissions = options.permissions ?? {
+        admin: false,
+        maintain: false,
+        push: true,
+        triage: true,
+        pull: true,
+      };
+      return {
+        status: 200,
+        body: { name: repo, full_name: `${owner}/${repo}`, default_branch: "main", permissions },
+      };
+    }
+    const label = /^\/labels\/([^/]+)$/.exec(rest);
+    if (label && method === "GET") {
+      const name = label[1]!;
+      return (options.repoLabels ?? []).includes(name)
+        ? { status: 200, body: { name, color: "ededed" } }
+        : notFound;
     }
     if (rest === "/pulls" && method === "GET") {
       const state = query.state ?? "open";
@@ -177,6 +200,18 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
       return { status: 200, body: list.map(pullJson) };
     }
     if (rest === "/pulls" && method === "POST") {
+      // GitHub checks the token's right before the fields.
+      if (options.pullRequestsWrite === false || options.permissions?.push === false) {
+        return {
+          status: 403,
+          headers: { "x-accepted-github-permissions": "pull_requests=write" },
+          body: { message: "Resource not accessible by personal access token" },
+        };
+      }
+      const missing = ["head", "base", "title"].filter((f) => typeof b[f] !== "string");
+      if (missing.length > 0) {
+        return invalid({ resource: "PullRequest", code: "missing_field", field: missing[0] });
+      }
       const head = String(b.head ?? "");
       if (prs.some((p) => p.state === "open" && p.head === head)) {
         const message = `A pull request already exists for ${owner}:${head}.`;

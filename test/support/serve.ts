@@ -52,6 +52,10 @@ export interface HealerOptions {
   tickMs?: number;
   /** Where the state dir goes (default: a fresh temp dir); known paths let a scripted LLM name files. */
   stateDir?: string;
+  /** The service's PATH (default: this process's). */
+  servicePath?: string;
+  /** Preflight checks at start and every this many ms; default none (they would add GitHub requests). */
+  preflightMs?: number;
 }
 
 /**
@@ -104,7 +108,8 @@ export async function startHealer(opts: HealerOptions = {}): Promise<Healer> {
       secrets,
       log,
       signal: controller.signal,
-      servicePath: process.env.PATH ?? "/usr/bin:/bin",
+      servicePath: opts.servicePath ?? process.env.PATH ?? "/usr/bin:/bin",
+      preflightMs: opts.preflightMs ?? null,
       tickMs: opts.tickMs ?? 200,
       ...(opts.clock ? { clock: opts.clock } : {}),
       onListening: ({ host, port }) => listening(`http://${host}:${port}`),

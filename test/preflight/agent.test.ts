@@ -1,0 +1,123 @@
+import { existsSync, readFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  ARG_PROFILES,
+  agentArgs,
+  parseVersion,
+  profileFor,
+  TESTED_OPENCODE_VERSION,
+} from "../../src/agent/args.js";
+import { agentChecks, judgeVersion } from "../../src/preflight/agent.js";
+import { scratch } from "./support.js";
+
+const root = new URL("../../", import.meta.url);
+const OPENCODE = new URL("node_modules/opencode-linux-x64/bin/opencode", root).pathname;
+
+describe("the tested OpenCode version", () => {
+  it("is the opencode-linux-x64 entry of package.json and package-lock.json", () => {
+    const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
+    const lock = JSON.parse(readFileSync(new URL("package-lock.json", root), "utf8"));
+    expect(pkg.optionalDependencies["opencode-linux-x64"]).toBe(TESTED_OPENCODE_VERSION);
+    expect(lock.packages["node_modules/opencode-linux-x64"].version).toBe(TESTED_OPENCODE_VERSION);
+  });
+});
+
+describe("argument profiles", () => {
+  const vars = {
+    worktree: "/w",
+    prompt: "fix it",
+    promptFile: "/p",
+    title: "incident 7",
+    runId: "1",
+    incidentId: "7",
+  };
+
+  it("drive OpenCode 1.x as SPEC §7 says, with and without a model", () => {
+    expect(profileFor("1.18.33")!.args({ ...vars, model: "p/m" }, [])).toEqual([
+      "run",
+      "--dir",
+      "/w",
+      "--format",
+      "json",
+      "--title",
+      "incident 7",
+      "--model",
+      "p/m",
+      "fix it",
+    ]);
+    expect(profileFor("1.0.119")!.args(vars, ["--agent", "x"])).toEqual([
+      "run",
+      "--dir",
+      "/w",
+      "--format",
+      "json",
+      "--title",
+      "incident 7",
+      "--agent",
+      "x",
+      "fix it",
+    ]);
+    // The default command line is the tested version's profile.
+    expect(agentArgs(undefined, vars)).toEqual(profileFor(TESTED_OPENCODE_VERSION)!.args(vars, []));
+  });
+
+  it("cover major versions only where one is defined", () => {
+    expect(ARG_PROFILES.map((p) => p.major)).toEqual([1]);
+    expect(profileFor("2.0.0")).toBeUndefined();
+    expect(profileFor("0.15.2")).toBeUndefined();
+    expect(profileFor("not a version")).toBeUndefined();
+  });
+
+  it("read versions as OpenCode and others print them", () => {
+    expect(parseVersion("1.18.33\n")).toEqual({ version: "1.18.33", major: 1 });
+    expect(parseVersion("opencode v2.1.0")).toEqual({ version: "2.1.0", major: 2 });
+    expect(parseVersion("dev")).toBeUndefined();
+  });
+});
+
+describe("judging the agent's version", () => {
+  it.each([
+    ["1.18.33", "ok", "the version tested"],
+    ["1.1.40", "warn", "older than 1.18.33"],
+    ["1.19.2", "warn", "newer than 1.18.33"],
+    ["2.0.0", "fail", "no argument profile for major version 2"],
+    ["0.9.1", "fail", "no argument profile for major version 0"],
+    ["garbage", "fail", "not a version"],
+  ])("%s: %s", (text, status, says) => {
+    const r = judgeVersion("/bin/opencode", text);
+    expect(r.status).toBe(status);
+    expect(r.found).toContain(says);
+  });
+});
+
+describe("the agent check", () => {
+  const s = scratch();
+  afterAll(() => s.cleanup());
+
+  it("fails naming agent.command when it is not on the PATH", async () => {
+    const [r] = await agentChecks(s.ctx({ agent: { command: "opencode" } }, { path: s.bin({}) }));
+    expect(r).toMatchObject({ name: "agent", status: "fail" });
+    expect(r!.found).toContain("agent.command opencode not found on PATH");
+  });
+
+  it("refuses an agent whose --version has no argument profile (a real program)", async () => {
+    const bin = s.bin({ opencode: '#!/bin/sh\n[ "$1" = "--version" ] && echo "2.3.0"\n' });
+    const [r] = await agentChecks(
+      s.ctx({ agent: { command: "opencode" } }, { path: `${bin}:/usr/bin:/bin` }),
+    );
+    expect(r).toMatchObject({ name: "agent", status: "fail" });
+    expect(r!.found).toContain("OpenCode 2.3.0");
+    expect(r!.found).toContain("runs are refused");
+  });
+
+  it("does not judge the version of an agent with agent.args of its own", async () => {
+    const [r] = await agentChecks(s.ctx({ agent: { command: "/bin/sh", args: ["-c", "true"] } }));
+    expect(r).toMatchObject({ name: "agent", status: "ok" });
+  });
+
+  it.runIf(existsSync(OPENCODE))("passes for the real OpenCode the project tests with", async () => {
+    const [r] = await agentChecks(s.ctx({ agent: { command: OPENCODE } }));
+    expect(r).toMatchObject({ name: "agent", status: "ok" });
+    expect(r!.found).toBe(`OpenCode ${TESTED_OPENCODE_VERSION} at ${OPENCODE} (the version tested)`);
+  });
+});

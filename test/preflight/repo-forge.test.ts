@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { forgeChecks } from "../../src/preflight/forge.js";
+import { repoChecks } from "../../src/preflight/repo.js";
+import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
+import { createHomelabRemote, type HomelabRemote } from "../support/git-remote.js";
+import { closedPort, scratch } from "./support.js";
+
+describe("the repo check", () => {
+  const s = scratch();
+  let remote: HomelabRemote;
+  beforeAll(async () => {
+    remote = await createHomelabRemote(s.dir);
+  });
+  afterAll(() => s.cleanup());
+
+  it("passes for a reachable repo with the branch, naming its head", async () => {
+    const [r] = await repoChecks(s.ctx({ repo: { url: remote.url }, forge: { type: "none" } }));
+    expect(r).toMatchObject({ name: "repo", status: "ok" });
+    expect(r!.found).toMatch(/reachable; main at [0-9a-f]{12}$/);
+  });
+
+  it("fails for a path with no repository", async () => {
+    const url = `${s.dir}/no-such-repo.git`;
+    const [r] = await repoChecks(s.ctx({ repo: { url }, forge: { type: "none" } }));
+    expect(r).toMatchObject({ name: "repo", status: "fail" });
+    expect(r!.found).toContain(`cannot reach repo.url ${url}`);
+    expect(r!.fix).toContain("repo.sshKeyFile");
+  });
+
+  it("fails for a closed port, and never prints the URL's credentials", async () => {
+    const url = `http://healer:url-password-5678@127.0.0.1:${await closedPort()}/homelab.git`;
+    const [r] = await repoChecks(s.ctx({ repo: { url }, forge: { type: "none" } }));
+    expect(r).toMatchObject({ name: "repo", status: "fail" });
+    expect(r!.found).toMatch(
+      /cannot reach repo.url http:\/\/\*\*\*@127\.0\.0\.1:\d+\/homelab\.git: .*(connect|refused)/i,
+    );
+    expect(JSON.stringify(r)).not.toContain("url-password-5678");
+  });
+
+  it("fails when repo.branch does not exist", async () => {
+    const [r] = await repoChecks(
+      s.ctx({ repo: { url: remote.url, branch: "production" }, forge: { type: "none" } }),
+    );
+    expect(r).toMatchObject({ name: "repo", status: "fail" });
+    expect(r!.found).toContain("has no branch production");
+  });
+
+  it("fails naming repo.sshKeyFile when the deploy key is missing", async () => {
+    const ctx = s.ctx({ repo: { url: remote.url, sshKeyFile: `${s.dir}/no-key` }, forge: { type: "none" } });
+    const [r] = await repoChecks(ctx);
+    expect(r).toMatchObject({ name: "repo", status: "fail" });
+    expect(r!.found).toContain("repo.sshKeyFile: cannot read");
+  });
+
+  it("only warns when no repo is configured", async () => {
+    const [r] = await repoChecks(s.ctx({ forge: { type: "none" } }));
+    expect(r).toMatchObject({ name: "repo", status: "warn" });
+  });
+});
+
+describe("the forge check against the fake GitHub", () => {
+  const s = scratch();
+  const fakes: FakeGithub[] = [];
+  afterAll(async () => {
+    for (const f of fakes) await f.stop();
+    s.cleanup();
+  });
+  const forge = async (opts: Parameters<typeof createFakeGithub>[0] = {}, token?: string) => {
+    const gh = await createFakeGithub(opts);
+    fakes.push(gh);
+    const tokenFile = s.file(`gh-token-${fakes.length}`, `${token ?? gh.token}\n`);
+    return forgeChecks(
+      s.ctx({
+        repo: { url: "file:///unused" },
+        forge: { owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenFile },
+      }),
+    );
+  };
+
+  it("passes for a token that can read, push and open pull requests; missing labels get created", async () => {
+    const [r, labels] = await forge();
+    expect(r).toMatchObject({ name: "forge", status: "ok" });
+    expect(r!.found).toContain("the token can read, push and open pull requests");
+    expect(labels).toMatchObject({ name: "forge-labels", status: "ok" });
+    expect(labels!.found).toContain("homelab-healer will be created");
+  });
+
+  it("sees labels that exist", async () => {
+    const [, labels] = await forge({ repoLabels: ["homelab-healer"] });
+    expect(labels).toMatchObject({ status: "ok", found: "labels exist: homelab-healer" });
+  });
+
+  it("fails when GitHub rejects the token (401), without printing it", async () => {
+    const results = await forge({}, "ghp_rejected-token-value");
+    expect(results[0]).toMatchObject({ name: "forge", status: "fail" });
+    expect(results[0]!.found).toContain("GitHub rejected the token of forge.tokenFile (401 Bad credentials)");
+    expect(JSON.stringify(results)).not.toContain("ghp_rejected-token-value");
+  });
+
+  it("fails for a read-only token, naming its permissions", async () => {
+    const [r] = await forge({
+      permissions: { admin: false, maintain: false, push: false, triage: false, pull: true },
+    });
+    expect(r).toMatchObject({ name: "forge", status: "fail" });
+    expect(r!.found).toContain(
+      "can read homelab/nixos-config but not push to it or open pull requests (permissions: pull)",
+    );
+  });
+
+  it("fails for a fine-grained token without pull_requests: write", async () => {
+    const [r] = await forge({ pullRequestsWrite: false });
+    expect(r).toMatchObject({ name: "forge", status: "fail" });
+    expect(r!.found).toContain("it lacks pull_requests: write");
+    expect(r!.found).toContain("GitHub wants pull_requests=write");
+  });
+
+  it("fails for a repository the token cannot see", async () => {
+    const gh = await createFakeGithub();
+    fakes.push(gh);
+    const tokenFile = s.file("gh-token-other", `${gh.token}\n`);
+    const [r] = await forgeChecks(
+      s.ctx({
+        repo: { url: "file:///unused" },
+        forge: { owner: "someone", repo: "else", apiUrl: gh.url, tokenFile },
+      }),
+    );
+    expect(r).toMatchObject({ name: "forge", status: "fail" });
+    expect(r!.found).toContain("cannot see someone/else (404");
+  });
+
+  it("fails naming forge.tokenFile when it points at nothing", async () => {
+    const [r] = await forgeChecks(
+      s.ctx({
+        repo: { url: "file:///unused" },
+        forge: { owner: "o", repo: "r", apiUrl: "http://127.0.0.1:9", tokenFile: `${s.dir}/nothing` },
+      }),
+    );
+    expect(r).toMatchObject({ name: "forge", status: "fail" });
+    expect(r!.found).toContain(`forge.tokenFile: cannot read ${s.dir}/nothing (ENOENT)`);
+  });
+
+  it("fails when the API does not answer", async () => {
+    const tokenFile = s.file("gh-token-closed", "some-token-abcd\n");
+    const [r] = await forgeChecks(
+      s.ctx({
+        repo: { url: "file:///unused" },
+        forge: { owner: "o", repo: "r", apiUrl: `http://127.0.0.1:${await closedPort()}`, tokenFile },
+      }),
+    );
+    expect(r).toMatchObject({ name: "forge", status: "fail" });
+    expect(r!.found).toContain("ECONNREFUSED");
+  });
+
+  it("only warns for forge.type none (a dry run)", async () => {
+    const [r] = await forgeChecks(s.ctx({ forge: { type: "none" } }));
+    expect(r).toMatchObject({ name: "forge", status: "warn" });
+  });
+
+  it("opens no pull request while checking", async () => {
+    const gh = await createFakeGithub();
+    fakes.push(gh);
+    const tokenFile = s.file("gh-token-count", `${gh.token}\n`);
+    await forgeChecks(
+      s.ctx({
+        repo: { url: "file:///unused" },
+        forge: { owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenFile },
+      }),
+    );
+    expect(gh.prs).toEqual([]);
+    expect(gh.requests.find((q) => q.method === "POST" && q.path.endsWith("/pulls"))?.status).toBe(422);
+  });
+});
