@@ -3,6 +3,7 @@ import { sandboxChecks } from "./bwrap.js";
 import { databaseChecks } from "./database.js";
 import { forgeChecks } from "./forge.js";
 import { modelChecks } from "./model.js";
+import { networkChecks } from "./network.js";
 import { notifyChecks, secretChecks } from "./notify.js";
 import { programChecks } from "./programs.js";
 import { repoChecks } from "./repo.js";
@@ -15,6 +16,7 @@ const GROUPS: [string, CheckGroup][] = [
   ["database", databaseChecks],
   ["sandbox", sandboxChecks],
   ["agent", agentChecks],
+  ["network", networkChecks],
   ["programs", programChecks],
   ["repo", repoChecks],
   ["forge", forgeChecks],
