@@ -17,17 +17,9 @@ import { run } from "../run.js";
 import { ClientError, directClient, type HealerClient, httpClient } from "./client.js";
 import { doctor } from "./doctor.js";
 import { incidentsTable, incidentText } from "./format.js";
+import type { CliIo } from "./io.js";
 
-export interface CliIo {
-  /** The only environment the program reads (SPEC §2). */
-  env: {
-    HOMELAB_HEALER_CONFIG?: string | undefined;
-    CREDENTIALS_DIRECTORY?: string | undefined;
-    PATH: string;
-  };
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-}
+export type { CliIo } from "./io.js";
 
 const USAGE = `usage: homelab-healer <command> [options]
   serve [--config FILE]                 migrate, then serve hooks, API, runs and maintenance

@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from "../config/load.js";
 import { formatResults, runPreflight } from "../preflight/runner.js";
 import { readSecretsOneByOne } from "../preflight/secrets.js";
 import type { CheckResult } from "../preflight/types.js";
-import type { CliIo } from "./cli.js";
+import type { CliIo } from "./io.js";
 
 /**
  * `homelab-healer doctor`: every dependency of the repair path, one line each; exit 1 when a required
