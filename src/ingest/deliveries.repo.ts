@@ -99,6 +99,9 @@ export interface StoredDelivery {
  * incidents (`isWriteConflict`) and its batch is retried, then attaching to the other's.
  * Alerts go in idempotency-key order and incidents in fingerprint order, so concurrent batches lock
  * in one order.
+ * For the planner, which cannot count a CTE's rows: incidents are probed with `= ANY (ARRAY(…))`,
+ * which uses the index where `IN (SELECT …)` over a CTE may scan the table, and no step filters a
+ * CTE on IS NULL before a join (it guesses 1 row and loops over the other side per row).
  */
 const STORE_BATCH = `
 WITH delivery_in AS MATERIALIZED (
@@ -116,12 +119,13 @@ alert_in AS (
 ),
 live AS MATERIALIZED (
   SELECT id, fingerprint FROM incidents
-  WHERE fingerprint IN (SELECT fingerprint FROM alert_in) AND state NOT IN ('resolved', 'dismissed')
+  WHERE fingerprint = ANY (ARRAY(SELECT DISTINCT fingerprint FROM alert_in))
+    AND state NOT IN ('resolved', 'dismissed')
   ORDER BY fingerprint
   FOR NO KEY UPDATE
 ),
 target AS MATERIALIZED (
-  SELECT p.*, l.id AS live_id,
+  SELECT p.*, l.id IS NULL AS is_new,
          coalesce(l.id, nextval(pg_get_serial_sequence('incidents', 'id'))) AS incident_id
   FROM json_to_recordset($3::json) AS p(fingerprint text, source text, title text, alert_name text,
     service text, host text, severity text, created_message text)
@@ -146,48 +150,52 @@ added AS (
   SELECT incident_id, count(*)::int AS n, min(delivery_id) AS first_delivery
   FROM inserted WHERE status = 'firing' GROUP BY incident_id
 ),
+fresh AS MATERIALIZED (
+  SELECT t.*, a.n, a.first_delivery FROM target t JOIN added a USING (incident_id) WHERE t.is_new
+),
 created AS (
   INSERT INTO incidents (id, fingerprint, state, source, title, alert_name, service, host, severity,
                          occurrences, first_seen_at, last_seen_at, state_changed_at, previous_incident_id)
-  SELECT t.incident_id, t.fingerprint, 'open', t.source, t.title, t.alert_name, t.service, t.host,
-         t.severity, a.n, $4::timestamptz, $4::timestamptz, $4::timestamptz,
-         (SELECT prev.id FROM incidents prev WHERE prev.fingerprint = t.fingerprint
+  SELECT f.incident_id, f.fingerprint, 'open', f.source, f.title, f.alert_name, f.service, f.host,
+         f.severity, f.n, $4::timestamptz, $4::timestamptz, $4::timestamptz,
+         (SELECT prev.id FROM incidents prev WHERE prev.fingerprint = f.fingerprint
           ORDER BY prev.id DESC LIMIT 1)
-  FROM target t JOIN added a USING (incident_id)
-  WHERE t.live_id IS NULL
-  ORDER BY t.fingerprint
-  RETURNING id
+  FROM fresh f
+  ORDER BY f.fingerprint
 ),
 created_events AS (
   INSERT INTO incident_events (incident_id, at, kind, message, data)
-  SELECT c.id, $4::timestamptz, 'created', t.created_message,
-         json_build_object('fingerprint', t.fingerprint, 'delivery', a.first_delivery)
-  FROM created c JOIN target t ON t.incident_id = c.id JOIN added a ON a.incident_id = c.id
+  SELECT f.incident_id, $4::timestamptz, 'created', f.created_message,
+         json_build_object('fingerprint', f.fingerprint, 'delivery', f.first_delivery)
+  FROM fresh f
 ),
 repeated AS (
   SELECT DISTINCT a.fingerprint FROM alert_in a
   WHERE NOT EXISTS (SELECT 1 FROM inserted x
                     WHERE x.idempotency_key = a.idempotency_key AND x.delivery_id = a.delivery_id)
 ),
+counted AS (
+  UPDATE incidents i SET occurrences = i.occurrences + a.n, last_seen_at = greatest(i.last_seen_at, $4::timestamptz)
+  FROM added a
+  WHERE i.id = a.incident_id
+),
 seen AS (
-  UPDATE incidents i
-  SET occurrences = i.occurrences + coalesce(a.n, 0), last_seen_at = greatest(i.last_seen_at, $4::timestamptz)
-  FROM live l LEFT JOIN added a ON a.incident_id = l.id
-  WHERE i.id = l.id
-    AND (a.n IS NOT NULL
-         OR (l.fingerprint IN (SELECT fingerprint FROM repeated)
-             AND i.last_seen_at <= $4::timestamptz - interval '1 second'))
+  UPDATE incidents i SET last_seen_at = greatest(i.last_seen_at, $4::timestamptz)
+  WHERE i.id = ANY (ARRAY(SELECT id FROM live WHERE fingerprint IN (SELECT fingerprint FROM repeated)))
+    AND i.id NOT IN (SELECT incident_id FROM added WHERE incident_id IS NOT NULL)
+    AND i.last_seen_at <= $4::timestamptz - interval '1 second'
 ),
 stored_deliveries AS (
   INSERT INTO deliveries (id, source, received_at, content_type, remote_addr, body, body_bytes,
                           alert_count, duplicate_alerts)
   SELECT d.id, d.source, d.received_at, d.content_type, d.remote_addr, d.body, d.body_bytes,
-         d.alert_count, d.alert_count - (SELECT count(*) FROM inserted x WHERE x.delivery_id = d.id)
-  FROM delivery_in d
+         d.alert_count, d.alert_count - coalesce(k.n, 0)
+  FROM delivery_in d LEFT JOIN (SELECT delivery_id, count(*)::int AS n FROM inserted GROUP BY delivery_id) k
+    ON k.delivery_id = d.id
 )
 SELECT d.id,
        coalesce(json_agg(json_build_object('key', x.idempotency_key, 'incident', x.incident_id,
-                                           'created', x.incident_id IN (SELECT id FROM created)))
+                                           'created', x.incident_id IN (SELECT incident_id FROM fresh)))
                 FILTER (WHERE x.idempotency_key IS NOT NULL), '[]') AS inserted
 FROM delivery_in d LEFT JOIN inserted x ON x.delivery_id = d.id
 GROUP BY d.i, d.id
@@ -223,7 +231,7 @@ WITH delivery_in AS MATERIALIZED (
 ),
 seen AS (
   UPDATE incidents SET last_seen_at = greatest(last_seen_at, $3::timestamptz)
-  WHERE fingerprint IN (SELECT fingerprint FROM json_to_recordset($2::json) AS a(fingerprint text))
+  WHERE fingerprint = ANY (ARRAY(SELECT DISTINCT fingerprint FROM json_to_recordset($2::json) AS a(fingerprint text)))
     AND state NOT IN ('resolved', 'dismissed')
     AND last_seen_at <= $3::timestamptz - interval '1 second'
 ),
