@@ -14,7 +14,8 @@ export async function incidentsByIds(db: Q, ids: number[]): Promise<Incident[]> 
 
 /**
  * For each fingerprint, its most recent incident outside `exceptIds` (the batch's own live ones):
- * `previousIncident` for many incidents in one query.
+ * `previousIncident` for many incidents in one query. `= ANY (ARRAY(…))` probes the
+ * (fingerprint, id DESC) index per fingerprint; `IN (SELECT …)` over the JSON scans the table.
  */
 export async function previousIncidents(
   db: Q,
@@ -24,8 +25,8 @@ export async function previousIncidents(
   if (fingerprints.length === 0) return [];
   const r = await sql<Pick<Incident, "id" | "fingerprint" | "state" | "resolved_at">>`
     SELECT DISTINCT ON (fingerprint) id, fingerprint, state, resolved_at FROM incidents
-    WHERE fingerprint IN (SELECT value FROM json_array_elements_text(${jsonForPg(fingerprints)}::json))
-      AND id NOT IN (SELECT value::bigint FROM json_array_elements_text(${JSON.stringify(exceptIds)}::json))
+    WHERE fingerprint = ANY (ARRAY(SELECT value FROM json_array_elements_text(${jsonForPg(fingerprints)}::json)))
+      AND id <> ALL (ARRAY(SELECT value::bigint FROM json_array_elements_text(${JSON.stringify(exceptIds)}::json)))
     ORDER BY fingerprint, id DESC`.execute(db);
   return r.rows;
 }
@@ -61,11 +62,18 @@ export async function silencesInForce(db: Q, services: string[], now: Date) {
   return r.rows;
 }
 
-/** Sets the triage reason of several incidents still `open`, in one statement. */
+/**
+ * Sets the triage reason of several incidents still `open`, in one statement. The ids are also
+ * given as `= ANY (ARRAY(…))`, so the incidents are found through their primary key: joined to the
+ * JSON rows alone, whose count the planner guesses at 100, it scans the whole table.
+ */
 export async function setTriageReasons(db: Q, reasons: { id: number; reason: string }[]): Promise<void> {
   if (reasons.length === 0) return;
   await sql`
     UPDATE incidents i SET triage_reason = x.reason
     FROM json_to_recordset(${jsonForPg(reasons)}::json) AS x(id bigint, reason text)
-    WHERE i.id = x.id AND i.state = 'open'`.execute(db);
+    WHERE i.id = x.id AND i.state = 'open'
+      AND i.id = ANY (ARRAY(SELECT value::bigint FROM json_array_elements_text(${JSON.stringify(reasons.map((r) => r.id))}::json)))`.execute(
+    db,
+  );
 }
