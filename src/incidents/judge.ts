@@ -84,29 +84,28 @@ async function suppress(deps: IncidentDeps, incident: Incident, reason: string, 
   }
 }
 
-async function act(deps: IncidentDeps, incident: Incident, reason: string, now: Date): Promise<void> {
-  if (deps.config.repo.url === undefined) {
-    const why = `${reason}; but repo.url is not set, so no repair ran`;
-    await transition(deps.db, deps.log, incident, {
-      to: "needs_human",
-      kind: "triage",
-      message: why,
-      data: { verdict: "act", noRepo: true },
-      set: { triage_reason: why },
-      now,
-    });
-    return;
-  }
+/** Why an actionable incident cannot get a run now (no repo, a failing preflight check), if it cannot. */
+function cannotAct(deps: IncidentDeps, incident: Incident, reason: string) {
+  if (deps.config.repo.url === undefined)
+    return { why: `${reason}; but repo.url is not set, so no repair ran`, data: { noRepo: true } };
   const blocking = deps.preflight?.blocking() ?? [];
-  if (blocking.length > 0) {
-    // A run would fail on it: say which check, instead of starting one.
-    const why = `${reason}; but no repair ran: preflight check failed: ${blocking.join("; ")}. Fix it (\`homelab-healer doctor\`), then \`homelab-healer retry ${incident.id}\``;
+  if (blocking.length === 0) return undefined;
+  // A run would fail on it: say which check, instead of starting one.
+  return {
+    why: `${reason}; but no repair ran: preflight check failed: ${blocking.join("; ")}. Fix it (\`homelab-healer doctor\`), then \`homelab-healer retry ${incident.id}\``,
+    data: { preflight: blocking },
+  };
+}
+
+async function act(deps: IncidentDeps, incident: Incident, reason: string, now: Date): Promise<void> {
+  const blocked = cannotAct(deps, incident, reason);
+  if (blocked) {
     await transition(deps.db, deps.log, incident, {
       to: "needs_human",
       kind: "triage",
-      message: why,
-      data: { verdict: "act", preflight: blocking },
-      set: { triage_reason: why },
+      message: blocked.why,
+      data: { verdict: "act", ...blocked.data },
+      set: { triage_reason: blocked.why },
       now,
     });
     return;

@@ -81,6 +81,15 @@ export interface StoredDelivery {
   inserted: { key: string; incident: number | null; created: boolean }[];
 }
 
+/** Both statements' first step: the batch's deliveries ($1, JSON rows in order) with their ids drawn. */
+const DELIVERY_IN = `
+WITH delivery_in AS MATERIALIZED (
+  SELECT d.*, nextval(pg_get_serial_sequence('deliveries', 'id')) AS id
+  FROM (SELECT * FROM json_to_recordset($1::json) AS x(i int, source text, received_at timestamptz,
+          content_type text, remote_addr text, body text, body_bytes int, alert_count int)
+        ORDER BY i) d
+)`;
+
 /**
  * One statement (so one implicit transaction and one commit) for a whole batch. Read it top to
  * bottom; each step is a CTE, and PostgreSQL checks the foreign keys at the end of the statement,
@@ -104,12 +113,7 @@ export interface StoredDelivery {
  * CTE on IS NULL before a join (it guesses 1 row and loops over the other side per row).
  */
 const STORE_BATCH = `
-WITH delivery_in AS MATERIALIZED (
-  SELECT d.*, nextval(pg_get_serial_sequence('deliveries', 'id')) AS id
-  FROM (SELECT * FROM json_to_recordset($1::json) AS x(i int, source text, received_at timestamptz,
-          content_type text, remote_addr text, body text, body_bytes int, alert_count int)
-        ORDER BY i) d
-),
+${DELIVERY_IN},
 alert_in AS (
   SELECT a.*, d.id AS delivery_id
   FROM json_to_recordset($2::json) AS a(i int, source text, fingerprint text, idempotency_key text,
@@ -223,12 +227,7 @@ export async function storeBatch(db: Db, batch: BatchInput): Promise<StoredDeliv
  * their fingerprints are seen now (when a second old, as above).
  */
 const STORE_REPEATS = `
-WITH delivery_in AS MATERIALIZED (
-  SELECT d.*, nextval(pg_get_serial_sequence('deliveries', 'id')) AS id
-  FROM (SELECT * FROM json_to_recordset($1::json) AS x(i int, source text, received_at timestamptz,
-          content_type text, remote_addr text, body text, body_bytes int, alert_count int)
-        ORDER BY i) d
-),
+${DELIVERY_IN},
 seen AS (
   UPDATE incidents SET last_seen_at = greatest(last_seen_at, $3::timestamptz)
   WHERE fingerprint = ANY (ARRAY(SELECT DISTINCT fingerprint FROM json_to_recordset($2::json) AS a(fingerprint text)))

@@ -1,37 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sandboxArgv } from "../../src/agent/sandbox.js";
 import { runAgent } from "../../src/agent/spawn.js";
+import { close, type Listener, listen } from "../support/listener.js";
 import { HAS_BWRAP, type Lab, makeLab, scriptSpec } from "./helpers.js";
-
-/** An HTTP listener on the host's loopback that counts every TCP connection it gets. */
-interface Listener {
-  port: number;
-  connections: number;
-  server: Server;
-}
-
-async function listen(body: string): Promise<Listener> {
-  const l: Listener = { port: 0, connections: 0, server: createServer((_q, r) => r.end(body)) };
-  l.server.on("connection", (s: Socket) => {
-    l.connections++;
-    s.on("error", () => {});
-  });
-  await new Promise<void>((ok) => l.server.listen(0, "127.0.0.1", ok));
-  l.port = (l.server.address() as AddressInfo).port;
-  return l;
-}
-
-const close = (l: Listener | undefined) =>
-  new Promise<void>((ok) => {
-    if (!l) return ok();
-    l.server.closeAllConnections();
-    l.server.close(() => ok());
-  });
 
 /** A non-loopback IPv4 address of this machine; TEST-NET-1 when it has none (nothing is sent either way). */
 function hostAddress(): string {

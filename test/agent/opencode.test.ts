@@ -1,23 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runAgent } from "../../src/agent/spawn.js";
 import { type MockLlm, mockProviderConfig, startMockLlm } from "../support/mock-llm.js";
+import { OPENCODE } from "../support/opencode-binary.js";
 import { agentConfig, HAS_BWRAP, type Lab, makeLab, pidsWith, uniqueMarker } from "./helpers.js";
 
-/**
- * The native OpenCode binary: `node_modules/.bin/opencode` is a Node launcher in front of it, and
- * running the ELF directly inside bwrap keeps the PID namespace to OpenCode and its children.
- */
-function opencodeBinary(): string | undefined {
-  const nm = new URL("../../node_modules/", import.meta.url).pathname;
-  const pkgs = readdirSync(nm).filter((n) => n.startsWith(`opencode-${process.platform}-${process.arch}`));
-  // The plain build first; -baseline (no AVX2) and -musl are fallbacks.
-  pkgs.sort((a, b) => a.length - b.length);
-  return pkgs.map((p) => join(nm, p, "bin", "opencode")).find((p) => existsSync(p));
-}
-
-const OPENCODE = opencodeBinary();
 let lab: Lab;
 let mock: MockLlm | undefined;
 beforeEach(() => {

@@ -1,31 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_ALLOWED_COMMANDS } from "../../src/config/schema.js";
+import { close, type Listener, listen } from "../support/listener.js";
 import { type MockLlm, type MockTurn, mockProviderConfig, startMockLlm } from "../support/mock-llm.js";
+import { JELLYFIN_ALERT as JELLYFIN, OPENCODE } from "../support/opencode-binary.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
-const JELLYFIN = readFileSync(
-  new URL(
-    "../fixtures/alerts/openobserve/recommended.jellyfin-ffmpeg-permission-denied.json",
-    import.meta.url,
-  ),
-  "utf8",
-);
-
-/** The native OpenCode binary (npm package opencode-linux-x64, the build opencode-ai installs here). */
-function opencodeBinary(): string | undefined {
-  const nm = new URL("../../node_modules/", import.meta.url).pathname;
-  const pkgs = readdirSync(nm)
-    .filter((n) => n.startsWith(`opencode-${process.platform}-${process.arch}`))
-    .sort((a, b) => a.length - b.length);
-  return pkgs.map((p) => join(nm, p, "bin", "opencode")).find((p) => existsSync(p));
-}
-const OPENCODE = opencodeBinary();
 const HAS_BWRAP = ["/usr/bin/bwrap", "/bin/bwrap"].some((p) => existsSync(p));
 const has = (cmd: string) => spawnSync(cmd, ["--version"], { stdio: "ignore" }).status === 0;
 const HAS_CURL_WGET = has("curl") && has("wget");
@@ -35,29 +18,6 @@ if (!has("nix") && existsSync(join(NIX_DIR, "nix")))
   process.env.PATH = `${NIX_DIR}${delimiter}${process.env.PATH}`;
 const HAS_NIX = has("nix");
 if (!HAS_NIX) console.log("opencode-egress: no nix on PATH, the builtins.fetchurl turn is left out");
-
-/** An HTTP listener on the host's loopback that counts the TCP connections it gets. */
-interface Listener {
-  port: number;
-  connections: number;
-  server: Server;
-}
-async function listen(body: string): Promise<Listener> {
-  const l: Listener = { port: 0, connections: 0, server: createServer((_q, r) => r.end(body)) };
-  l.server.on("connection", (s: Socket) => {
-    l.connections++;
-    s.on("error", () => {});
-  });
-  await new Promise<void>((ok) => l.server.listen(0, "127.0.0.1", ok));
-  l.port = (l.server.address() as AddressInfo).port;
-  return l;
-}
-const close = (l: Listener | undefined) =>
-  new Promise<void>((ok) => {
-    if (!l) return ok();
-    l.server.closeAllConnections();
-    l.server.close(() => ok());
-  });
 
 const bash = (command: string): MockTurn => ({
   tools: [{ name: "bash", args: { command, description: "x" } }],
@@ -115,8 +75,19 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && HAS_CURL_WGET)(
         { text: "Added the media group to jellyfin." },
       ]);
       // This machine's single-user Nix keeps its store where the sandbox is read-only; a dummy store
-      // lets the evaluator get as far as the download, which is what this test is about.
-      writeFileSync(envFile, "NIX_CONFIG=store = dummy://\n");
+      // lets the evaluator get as far as the download, which is what this test is about. Its wrapper
+      // (install-nix.sh) also puts its cache and state under its own prefix, read-only in the sandbox
+      // too and absent until a first download made them ("creating directory …: Read-only file
+      // system" in a run where no Nix check came first): the sandbox's private /tmp holds them, as the
+      // agent's home does a NixOS Nix's.
+      writeFileSync(
+        envFile,
+        [
+          "NIX_CONFIG=store = dummy://",
+          ...["CACHE", "STATE", "DATA", "CONFIG"].map((d) => `NIX_${d}_HOME=/tmp/nix-${d.toLowerCase()}`),
+          "",
+        ].join("\n"),
+      );
       h = await startHealer({
         stateDir,
         config: (b) => ({

@@ -1,27 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockLlm, mockProviderConfig, startMockLlm } from "../support/mock-llm.js";
+import { JELLYFIN_ALERT as JELLYFIN, OPENCODE } from "../support/opencode-binary.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
-const JELLYFIN = readFileSync(
-  new URL(
-    "../fixtures/alerts/openobserve/recommended.jellyfin-ffmpeg-permission-denied.json",
-    import.meta.url,
-  ),
-  "utf8",
-);
-
-/** The native OpenCode binary (npm package opencode-linux-x64, the build opencode-ai installs here). */
-function opencodeBinary(): string | undefined {
-  const nm = new URL("../../node_modules/", import.meta.url).pathname;
-  const pkgs = readdirSync(nm)
-    .filter((n) => n.startsWith(`opencode-${process.platform}-${process.arch}`))
-    .sort((a, b) => a.length - b.length);
-  return pkgs.map((p) => join(nm, p, "bin", "opencode")).find((p) => existsSync(p));
-}
-const OPENCODE = opencodeBinary();
 const HAS_BWRAP = ["/usr/bin/bwrap", "/bin/bwrap"].some((p) => existsSync(p));
 
 describe.runIf(OPENCODE !== undefined && HAS_BWRAP)(

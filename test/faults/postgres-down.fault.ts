@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type ServiceProcess, startService } from "../../bench/service.js";
 import { writeServiceConfig } from "../../bench/setup.js";
@@ -24,10 +23,7 @@ let dir = "";
 
 beforeAll(async () => {
   if (why) return;
-  pg = await startPrivatePostgres();
-  const admin = openDatabase(pg.url("postgres"), { max: 1 });
-  await sql`CREATE DATABASE healer`.execute(admin);
-  await admin.destroy();
+  pg = await startPrivatePostgres("healer");
   dir = mkdtempSync(join(tmpdir(), "healer-pgdown-"));
   const config = writeServiceConfig(dir, TOKEN, {
     databaseUrl: pg.url("healer"),

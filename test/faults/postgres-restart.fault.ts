@@ -1,13 +1,12 @@
 import { randomInt } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type ServiceProcess, startService } from "../../bench/service.js";
 import { writeServiceConfig } from "../../bench/setup.js";
 import { type Db, openDatabase } from "../../src/db/database.js";
-import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
+import { createFakeGithub, type FakeGithub, forgeConfig } from "../support/fake-github.js";
 import { createHomelabRemote } from "../support/git-remote.js";
 import { SCRIPT_AGENT } from "../support/serve.js";
 import {
@@ -44,27 +43,17 @@ let stateDir = "";
 
 beforeAll(async () => {
   if (why) return;
-  pg = await startPrivatePostgres();
-  const admin = openDatabase(pg.url("postgres"), { max: 1 });
-  await sql`CREATE DATABASE healer`.execute(admin);
-  await admin.destroy();
+  pg = await startPrivatePostgres("healer");
   dir = mkdtempSync(join(tmpdir(), "healer-pgrestart-"));
   stateDir = join(dir, "state");
   const remote = await createHomelabRemote(dir);
   github = await createFakeGithub({ bareRepo: remote.path });
-  writeFileSync(join(dir, "github-token"), `${github.token}\n`);
   const config = writeServiceConfig(dir, TOKEN, {
     databaseUrl: pg.url("healer"),
     stateDir,
     extra: {
       repo: { url: remote.url, branch: "main" },
-      forge: {
-        type: "github",
-        owner: github.owner,
-        repo: github.repo,
-        apiUrl: github.url,
-        tokenFile: join(dir, "github-token"),
-      },
+      forge: forgeConfig(github, join(dir, "github-token")),
       // Works for 6 s without touching the database, then changes a file: long enough to span a restart.
       agent: { command: process.execPath, args: [SCRIPT_AGENT, "slow", "6"], idleTimeoutSeconds: 30 },
       triage: { settleSeconds: 0 },

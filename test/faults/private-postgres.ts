@@ -3,7 +3,9 @@ import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { sql } from "kysely";
 import { freePort } from "../../bench/alertmanager.js";
+import { openDatabase } from "../../src/db/database.js";
 
 const BIN = "/usr/lib/postgresql/15/bin";
 const execFileAsync = promisify(execFile);
@@ -34,8 +36,11 @@ export function privatePostgresUnavailable(): string | undefined {
   return undefined;
 }
 
-/** initdb + pg_ctl on a free port, as the postgres user when we are root (root cannot run postgres). */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+/**
+ * initdb + pg_ctl on a free port, as the postgres user when we are root (root cannot run postgres);
+ * with `database`, that database is created in it.
+ */
+export async function startPrivatePostgres(database?: string): Promise<PrivatePostgres> {
   const dir = mkdtempSync(join(tmpdir(), "healer-pg-"));
   const asRoot = userInfo().uid === 0;
   const pgUid = asRoot ? Number(execFileSync("id", ["-u", "postgres"]).toString().trim()) : 0;
@@ -62,6 +67,14 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     });
   const startArgs = ["-o", options, "-l", join(dir, "server.log"), "start"];
   pgCtlSync(startArgs);
+  if (database) {
+    const admin = openDatabase(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1 });
+    try {
+      await sql.raw(`CREATE DATABASE "${database}"`).execute(admin);
+    } finally {
+      await admin.destroy();
+    }
+  }
   return {
     url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}`,
     start: () => pgCtl(startArgs),

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { type ServiceProcess, startService } from "../../bench/service.js";
 import { writeServiceConfig } from "../../bench/setup.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
+import { createFakeGithub, type FakeGithub, forgeConfig } from "../support/fake-github.js";
 import { createHomelabRemote } from "../support/git-remote.js";
 import { pidsWith } from "../support/processes.js";
 import { SCRIPT_AGENT } from "../support/serve.js";
@@ -44,20 +44,13 @@ it("releases or finishes the run at SIGTERM, and the next start completes it", a
   dir = mkdtempSync(join(tmpdir(), "healer-sigterm-"));
   const remote = await createHomelabRemote(dir);
   github = await createFakeGithub({ bareRepo: remote.path });
-  writeFileSync(join(dir, "github-token"), `${github.token}\n`);
   const stateDir = join(dir, "state");
   const config = writeServiceConfig(dir, TOKEN, {
     databaseUrl: t.url,
     stateDir,
     extra: {
       repo: { url: remote.url, branch: "main" },
-      forge: {
-        type: "github",
-        owner: github.owner,
-        repo: github.repo,
-        apiUrl: github.url,
-        tokenFile: join(dir, "github-token"),
-      },
+      forge: forgeConfig(github, join(dir, "github-token")),
       agent: { command: process.execPath, args: [SCRIPT_AGENT, "slow", "6"], idleTimeoutSeconds: 30 },
       triage: { settleSeconds: 0 },
     },

@@ -14,7 +14,7 @@ import { finishAndTransition } from "../../src/runs/finish.js";
 import { claimNextRun } from "../../src/runs/queue.repo.js";
 import { memoryLogger, testConfig } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
+import { createFakeGithub, type FakeGithub, forgeConfig } from "../support/fake-github.js";
 import { createHomelabRemote, type HomelabRemote } from "../support/git-remote.js";
 
 export const WEBHOOK_SECRET = "webhook-secret-for-tests";
@@ -52,19 +52,12 @@ export async function createWorld(
   const remote = await createHomelabRemote(dir);
   // Without git, the fake GitHub makes up head shas and PRs need no pushed branch (fast).
   const github = await createFakeGithub(opts.git ? { bareRepo: remote.path } : {});
-  writeFileSync(join(dir, "gh-token"), github.token);
   const clock = new ManualClock();
   const { log, lines } = memoryLogger();
   const config = testConfig(
     {
       repo: { url: remote.url, branch: "main" },
-      forge: {
-        type: "github",
-        owner: github.owner,
-        repo: github.repo,
-        apiUrl: github.url,
-        tokenFile: join(dir, "gh-token"),
-      },
+      forge: forgeConfig(github, join(dir, "gh-token")),
       triage: { settleSeconds: 0 },
       ...raw,
     },

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { git } from "./git-remote.js";
@@ -98,6 +99,15 @@ export interface FakeGithubOptions {
   pullRequestsWrite?: boolean;
   /** Labels the repository has (`GET /repos/{o}/{r}/labels/{name}`). */
   repoLabels?: string[];
+}
+
+/**
+ * The `forge` config block that points the service at `github`; writes the token to `tokenFile`
+ * (the service reads secrets from files).
+ */
+export function forgeConfig(github: FakeGithub, tokenFile: string) {
+  writeFileSync(tokenFile, `${github.token}\n`);
+  return { type: "github", owner: github.owner, repo: github.repo, apiUrl: github.url, tokenFile };
 }
 
 type Json = Record<string, unknown>;

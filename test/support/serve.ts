@@ -8,7 +8,7 @@ import { type Config, loadConfig } from "../../src/config/load.js";
 import { run } from "../../src/run.js";
 import { memoryLogger } from "./app.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
-import { createFakeGithub, type FakeGithub } from "./fake-github.js";
+import { createFakeGithub, type FakeGithub, forgeConfig } from "./fake-github.js";
 import { createHomelabRemote, type HomelabRemote } from "./git-remote.js";
 
 export const SCRIPT_AGENT = fileURLToPath(new URL("./agents/script-agent.mjs", import.meta.url));
@@ -68,20 +68,13 @@ export async function startHealer(opts: HealerOptions = {}): Promise<Healer> {
   const remote = await createHomelabRemote(dir);
   const github = await createFakeGithub({ bareRepo: remote.path });
   writeFileSync(join(dir, "token"), `${SERVE_TOKEN}\n`);
-  writeFileSync(join(dir, "github-token"), `${github.token}\n`);
   const base: Record<string, unknown> = {
     listen: { host: "127.0.0.1", port: 0 },
     database: { url: t.url },
     stateDir: opts.stateDir ?? join(dir, "state"),
     auth: { tokenFile: join(dir, "token") },
     repo: { url: remote.url, branch: "main" },
-    forge: {
-      type: "github",
-      owner: github.owner,
-      repo: github.repo,
-      apiUrl: github.url,
-      tokenFile: join(dir, "github-token"),
-    },
+    forge: forgeConfig(github, join(dir, "github-token")),
     agent: {
       command: process.execPath,
       args: [SCRIPT_AGENT, opts.agentMode ?? "change"],

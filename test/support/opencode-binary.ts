@@ -1,0 +1,27 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * The native OpenCode binary from npm (package opencode-<platform>-<arch>, which opencode-ai
+ * installs): `node_modules/.bin/opencode` is a Node launcher in front of it, and running the ELF
+ * directly inside bwrap keeps the PID namespace to OpenCode and its children. Undefined when the
+ * package for this platform is not installed (the tests that need it are skipped).
+ */
+function opencodeBinary(): string | undefined {
+  const nm = new URL("../../node_modules/", import.meta.url).pathname;
+  const pkgs = readdirSync(nm).filter((n) => n.startsWith(`opencode-${process.platform}-${process.arch}`));
+  // The plain build first; -baseline (no AVX2) and -musl are fallbacks.
+  pkgs.sort((a, b) => a.length - b.length);
+  return pkgs.map((p) => join(nm, p, "bin", "opencode")).find((p) => existsSync(p));
+}
+
+export const OPENCODE = opencodeBinary();
+
+/** An OpenObserve alert body (Jellyfin's ffmpeg denied its media): the incident the real-agent tests repair. */
+export const JELLYFIN_ALERT = readFileSync(
+  new URL(
+    "../fixtures/alerts/openobserve/recommended.jellyfin-ffmpeg-permission-denied.json",
+    import.meta.url,
+  ),
+  "utf8",
+);
