@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runAgent } from "../../src/agent/spawn.js";
 import { type MockLlm, mockProviderConfig, startMockLlm } from "../support/mock-llm.js";
-import { OPENCODE } from "../support/opencode-binary.js";
+import { OPENCODE } from "../support/real-opencode.js";
 import { agentConfig, HAS_BWRAP, type Lab, makeLab, pidsWith, uniqueMarker } from "./helpers.js";
 
 let lab: Lab;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_ALLOWED_COMMANDS } from "../../src/config/schema.js";
 import { close, type Listener, listen } from "../support/listener.js";
 import { type MockLlm, type MockTurn, mockProviderConfig, startMockLlm } from "../support/mock-llm.js";
-import { JELLYFIN_ALERT as JELLYFIN, OPENCODE } from "../support/opencode-binary.js";
+import { JELLYFIN_ALERT as JELLYFIN, jellyfinRepairTurns, OPENCODE } from "../support/real-opencode.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
 const HAS_BWRAP = ["/usr/bin/bwrap", "/bin/bwrap"].some((p) => existsSync(p));
@@ -48,31 +48,11 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && HAS_CURL_WGET)(
         // Past the proxy, straight to the host's loopback: another namespace's, so nothing listens.
         bash(`curl -sS -m 5 --noproxy '*' ${url}/direct`),
         bash(`curl -sS -m 20 http://127.0.0.1:${second.port}/ok`),
-        {
-          tools: [
-            {
-              name: "edit",
-              args: {
-                filePath: nix,
-                oldString: '    ReadOnlyPaths = [ "/mnt/media" ];',
-                newString: '    ReadOnlyPaths = [ "/mnt/media" ];\n    SupplementaryGroups = [ "media" ];',
-              },
-            },
-          ],
-        },
-        {
-          tools: [
-            {
-              name: "write",
-              args: {
-                filePath: prBody,
-                content:
-                  "# jellyfin: join the media group\n\n## What broke\nPermission denied.\n\n## Root cause\nNo media group.\n\n## Fix\nSupplementaryGroups.\n\n## How it was checked\nRead the unit.\n\n## Risk and rollback\nRevert.\n",
-              },
-            },
-          ],
-        },
-        { text: "Added the media group to jellyfin." },
+        ...jellyfinRepairTurns(
+          nix,
+          prBody,
+          "# jellyfin: join the media group\n\n## What broke\nPermission denied.\n\n## Root cause\nNo media group.\n\n## Fix\nSupplementaryGroups.\n\n## How it was checked\nRead the unit.\n\n## Risk and rollback\nRevert.\n",
+        ),
       ]);
       // This machine's single-user Nix keeps its store where the sandbox is read-only; a dummy store
       // lets the evaluator get as far as the download, which is what this test is about. Its wrapper

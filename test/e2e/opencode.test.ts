@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MockLlm, mockProviderConfig, startMockLlm } from "../support/mock-llm.js";
-import { JELLYFIN_ALERT as JELLYFIN, OPENCODE } from "../support/opencode-binary.js";
+import { JELLYFIN_ALERT as JELLYFIN, jellyfinRepairTurns, OPENCODE } from "../support/real-opencode.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
 const HAS_BWRAP = ["/usr/bin/bwrap", "/bin/bwrap"].some((p) => existsSync(p));
@@ -31,31 +31,11 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP)(
           ],
         },
         { tools: [{ name: "bash", args: { command: "git push origin HEAD:main", description: "push" } }] },
-        {
-          tools: [
-            {
-              name: "edit",
-              args: {
-                filePath: nix,
-                oldString: '    ReadOnlyPaths = [ "/mnt/media" ];',
-                newString: '    ReadOnlyPaths = [ "/mnt/media" ];\n    SupplementaryGroups = [ "media" ];',
-              },
-            },
-          ],
-        },
-        {
-          tools: [
-            {
-              name: "write",
-              args: {
-                filePath: prBody,
-                content:
-                  "# jellyfin: join the media group so it can read /mnt/media\n\n## What broke\nFFmpeg got Permission denied.\n\n## Root cause\njellyfin is not in the media group.\n\n## Fix\nSupplementaryGroups.\n\n## How it was checked\nRead the unit.\n\n## Risk and rollback\nRevert the commit.\n",
-              },
-            },
-          ],
-        },
-        { text: "Added the media group to jellyfin." },
+        ...jellyfinRepairTurns(
+          nix,
+          prBody,
+          "# jellyfin: join the media group so it can read /mnt/media\n\n## What broke\nFFmpeg got Permission denied.\n\n## Root cause\njellyfin is not in the media group.\n\n## Fix\nSupplementaryGroups.\n\n## How it was checked\nRead the unit.\n\n## Risk and rollback\nRevert the commit.\n",
+        ),
       ]);
       h = await startHealer({
         stateDir,

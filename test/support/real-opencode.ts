@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { MockTurn } from "./mock-llm.js";
 
 /**
  * The native OpenCode binary from npm (package opencode-<platform>-<arch>, which opencode-ai
@@ -25,3 +26,26 @@ export const JELLYFIN_ALERT = readFileSync(
   ),
   "utf8",
 );
+
+/**
+ * The scripted model's last turns of the Jellyfin repair: the edit to the host's Nix file (in the
+ * run's worktree), the PR body written, a closing text. `body` is the PR body.
+ */
+export function jellyfinRepairTurns(nixFile: string, prBody: string, body: string): MockTurn[] {
+  return [
+    {
+      tools: [
+        {
+          name: "edit",
+          args: {
+            filePath: nixFile,
+            oldString: '    ReadOnlyPaths = [ "/mnt/media" ];',
+            newString: '    ReadOnlyPaths = [ "/mnt/media" ];\n    SupplementaryGroups = [ "media" ];',
+          },
+        },
+      ],
+    },
+    { tools: [{ name: "write", args: { filePath: prBody, content: body } }] },
+    { text: "Added the media group to jellyfin." },
+  ];
+}
