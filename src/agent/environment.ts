@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { proxyEnv } from "./egress/forwarder.js";
+import { laneNixConfig } from "./egress/nix.js";
 
 /** Everything the agent's environment is built from; nothing is read from `process.env`. */
 export interface AgentEnvInput {
@@ -18,7 +19,10 @@ export interface AgentEnvInput {
   opencodeConfigFile: string;
   /** KEY=value pairs from `agent.environmentFile` (LLM API keys). */
   agentEnv: Record<string, string>;
-  /** The run goes out through its egress proxy: the agent gets the proxy variables (they win). */
+  /**
+   * The run goes out through its egress proxy: the agent gets the proxy variables (they win), and
+   * Nix may not build while it evaluates (egress/nix.ts).
+   */
   proxied?: boolean | undefined;
 }
 
@@ -82,7 +86,7 @@ export function buildAgentEnv(input: AgentEnvInput): Record<string, string> {
     HEALER_PR_BODY_FILE: input.prBodyFile,
     OPENCODE_CONFIG: input.opencodeConfigFile,
     ...OPENCODE_FLAGS,
-    ...(input.proxied ? proxyEnv() : {}),
+    ...(input.proxied ? { ...proxyEnv(), NIX_CONFIG: laneNixConfig(env.NIX_CONFIG) } : {}),
   };
 }
 

@@ -12,6 +12,8 @@ export interface OpencodeConfigOptions {
    * run directory that holds the PR body file. Everything else outside the worktree is denied.
    */
   externalDirs?: string[] | undefined;
+  /** Bash patterns denied even where `allowedCommands` allows them (egress/nix.ts behind the allowlist). */
+  deniedCommands?: string[] | undefined;
 }
 
 /** Tools the agent needs to read the repo and change Nix files. */
@@ -49,6 +51,7 @@ const LANE_KEYS = new Set([
 export function lanePermission(
   allowedCommands: string[],
   externalDirs: string[] = [],
+  deniedCommands: string[] = [],
 ): Record<string, unknown> {
   // Rules are matched last-wins and keys are wildcards, so the leading "*" denies any tool not named
   // below (MCP tools, tools added by later OpenCode versions) instead of leaving it at the default.
@@ -56,6 +59,8 @@ export function lanePermission(
   for (const key of ALLOWED) permission[key] = "allow";
   const bash: Record<string, string> = { "*": "deny" };
   for (const pattern of allowedCommands) bash[pattern] = "allow";
+  // After the allowed ones, so they win where both match.
+  for (const pattern of deniedCommands) bash[pattern] = "deny";
   permission.bash = bash;
   for (const key of DENIED) permission[key] = "deny";
   const external: Record<string, string> = { "*": "deny" };
@@ -117,7 +122,7 @@ export function buildOpencodeConfig(opts: OpencodeConfigOptions): Record<string,
     autoupdate: false,
     share: "disabled",
     snapshot: false,
-    permission: lanePermission(opts.allowedCommands, opts.externalDirs),
+    permission: lanePermission(opts.allowedCommands, opts.externalDirs, opts.deniedCommands),
   };
   if (opts.model !== undefined) lane.model = opts.model;
   const merged = deepMerge(sanitizeUserConfig(opts.userConfig), lane);

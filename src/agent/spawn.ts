@@ -4,6 +4,7 @@ import { createWriteStream, existsSync, mkdirSync, writeFileSync } from "node:fs
 import type { ConfigFile } from "../config/schema.js";
 import { agentArgs, runFiles } from "./args.js";
 import { forwarderArgv } from "./egress/forwarder.js";
+import { NIX_OVERRIDE_DENIED } from "./egress/nix.js";
 import type { Refusal } from "./egress/proxy.js";
 import { type RunEgress, startRunEgress } from "./egress/run-egress.js";
 import { buildAgentEnv, prepareAgentHome } from "./environment.js";
@@ -94,8 +95,11 @@ function prepare(spec: AgentSpec): Plan {
   writeFileSync(files.prompt, spec.prompt);
   writeFileSync(files.context, `${JSON.stringify(spec.context, null, 2)}\n`);
   if (!existsSync(files.prBody)) writeFileSync(files.prBody, spec.prBodyTemplate);
+  const sandboxed = cfg.sandbox !== "none";
+  const proxied = sandboxed && cfg.network === "allowlist";
   const opencode = buildOpencodeConfig({
     allowedCommands: cfg.allowedCommands,
+    deniedCommands: proxied ? NIX_OVERRIDE_DENIED : [],
     userConfig: cfg.opencodeConfig,
     model: cfg.model,
     worktree: spec.worktree,
@@ -119,7 +123,6 @@ function prepare(spec: AgentSpec): Plan {
     },
     spec.extraArgs,
   );
-  const sandboxed = cfg.sandbox !== "none";
   const env = buildAgentEnv({
     servicePath: spec.servicePath,
     home: files.home,
@@ -131,7 +134,7 @@ function prepare(spec: AgentSpec): Plan {
     prBodyFile: files.prBody,
     opencodeConfigFile: files.opencodeConfig,
     agentEnv: spec.agentEnv,
-    proxied: sandboxed && cfg.network === "allowlist",
+    proxied,
   });
   if (!sandboxed) {
     const warn = spec.onWarning ?? ((m: string) => process.emitWarning(m, { code: "HEALER_NO_SANDBOX" }));

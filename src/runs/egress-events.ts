@@ -3,7 +3,7 @@ import type { Run } from "../db/tables.js";
 import { recordEvent } from "../incidents/transitions.js";
 import type { WorkerDeps } from "./types.js";
 
-/** Refused destinations of a run, summed over its agent turns. */
+/** Refused destinations of a run, summed over its agent turns and validations. */
 export class RefusalTally {
   private readonly counts = new Map<string, number>();
 
@@ -30,7 +30,7 @@ export async function recordEgressRefusals(deps: WorkerDeps, run: Run, tally: Re
         incidentId: run.incident_id,
         runId: run.id,
         kind: "egress_refused",
-        message: `the agent's sandbox tried to reach ${r.destination} (${r.count} time${r.count === 1 ? "" : "s"}); not in the egress allowlist, refused`,
+        message: `the run's sandbox (the agent or its validation) tried to reach ${r.destination} (${r.count} time${r.count === 1 ? "" : "s"}); not in the egress allowlist, refused`,
         data: { destination: r.destination, count: r.count },
         now: deps.clock.now(),
       });

@@ -175,6 +175,7 @@ async function prepareChange(
     return finish({ ...common, outcome: "refused", message: `guard refused the change: ${verdict.reason}` });
 
   let check = await validate(deps, { worktree: wt.path, runDir: p.runDir, signal });
+  refused.add(check.egressRefused);
   if (check.result === "failed" && !signal.aborted) {
     // One more turn with the validation output, then judge again.
     result = await agentTurn(deps, run, context, { ...turn, validationOutput: check.output });
@@ -191,6 +192,7 @@ async function prepareChange(
       });
     }
     check = await validate(deps, { worktree: wt.path, runDir: p.runDir, signal });
+    refused.add(check.egressRefused);
   }
   if (signal.aborted) return { kind: "aborted" };
   if (check.result === "failed" && !config.forge.draftOnValidationFailure) {

