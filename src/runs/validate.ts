@@ -19,6 +19,22 @@ export interface ValidateResult {
 
 const KEEP = 16_000;
 
+/** The validation's own egress proxy behind the allowlist (`agent.allowedHosts` only); none on the host's network. */
+async function validationEgress(
+  config: WorkerDeps["config"],
+  runDir: string,
+  note: (line: string) => void,
+): Promise<RunEgress | undefined> {
+  if (config.agent.sandbox === "none" || config.agent.network !== "allowlist") return undefined;
+  return startRunEgress({
+    runDir,
+    opencodeConfig: {},
+    agentEnv: {},
+    allowedHosts: config.agent.allowedHosts,
+    note,
+  });
+}
+
 /**
  * Runs `validate.command` in the worktree, in the same sandbox as the agent (the change is untrusted
  * until reviewed), with `validate.timeoutSeconds`. Output is appended to the run's validate.log.
@@ -41,20 +57,12 @@ export async function validate(
   const note = (line: string) => log.write(`# homelab-healer: ${line}\n`);
   const sandboxed = config.agent.sandbox !== "none";
   let egress: RunEgress | undefined;
-  if (sandboxed && config.agent.network === "allowlist") {
-    try {
-      egress = await startRunEgress({
-        runDir: v.runDir,
-        opencodeConfig: {},
-        agentEnv: {},
-        allowedHosts: config.agent.allowedHosts,
-        note,
-      });
-    } catch (e) {
-      note(`${(e as Error).message}`);
-      await new Promise<void>((resolve) => log.end(() => resolve()));
-      throw e;
-    }
+  try {
+    egress = await validationEgress(config, v.runDir, note);
+  } catch (e) {
+    note((e as Error).message);
+    await new Promise<void>((resolve) => log.end(() => resolve()));
+    throw e;
   }
   const inner = egress
     ? forwarderArgv(process.execPath, egress.socketPath, cmd, args)
