@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { proxyEnv } from "./egress/forwarder.js";
-import { laneNixConfig } from "./egress/nix.js";
+import { egressEnv } from "./egress/run-egress.js";
 
 /** Everything the agent's environment is built from; nothing is read from `process.env`. */
 export interface AgentEnvInput {
@@ -86,7 +85,7 @@ export function buildAgentEnv(input: AgentEnvInput): Record<string, string> {
     HEALER_PR_BODY_FILE: input.prBodyFile,
     OPENCODE_CONFIG: input.opencodeConfigFile,
     ...OPENCODE_FLAGS,
-    ...(input.proxied ? { ...proxyEnv(), NIX_CONFIG: laneNixConfig(env.NIX_CONFIG) } : {}),
+    ...(input.proxied ? egressEnv(env.NIX_CONFIG) : {}),
   };
 }
 

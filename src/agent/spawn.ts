@@ -6,7 +6,7 @@ import { agentArgs, runFiles } from "./args.js";
 import { forwarderArgv } from "./egress/forwarder.js";
 import { NIX_OVERRIDE_DENIED } from "./egress/nix.js";
 import type { Refusal } from "./egress/proxy.js";
-import { type RunEgress, startRunEgress } from "./egress/run-egress.js";
+import { behindAllowlist, type RunEgress, startRunEgress } from "./egress/run-egress.js";
 import { buildAgentEnv, prepareAgentHome } from "./environment.js";
 import { type AgentStats, EventCollector } from "./events.js";
 import { buildOpencodeConfig } from "./opencode-config.js";
@@ -83,6 +83,8 @@ interface Plan {
   env: Record<string, string>;
   /** The effective per-run OpenCode config: the egress allowlist reads the model's endpoints from it. */
   opencode: Record<string, unknown>;
+  /** The agent goes out through its run's egress proxy. */
+  proxied: boolean;
   sandbox?: Omit<SandboxOptions, "command" | "args" | "egressSocket">;
 }
 
@@ -96,7 +98,7 @@ function prepare(spec: AgentSpec): Plan {
   writeFileSync(files.context, `${JSON.stringify(spec.context, null, 2)}\n`);
   if (!existsSync(files.prBody)) writeFileSync(files.prBody, spec.prBodyTemplate);
   const sandboxed = cfg.sandbox !== "none";
-  const proxied = sandboxed && cfg.network === "allowlist";
+  const proxied = behindAllowlist(cfg);
   const opencode = buildOpencodeConfig({
     allowedCommands: cfg.allowedCommands,
     deniedCommands: proxied ? NIX_OVERRIDE_DENIED : [],
@@ -141,13 +143,14 @@ function prepare(spec: AgentSpec): Plan {
     warn(
       `agent.sandbox is "none": run ${spec.runId} runs unsandboxed; it can read every secret the service can, reach every address the host can, and processes it detaches survive a kill`,
     );
-    return { command: cfg.command, args, env, opencode };
+    return { command: cfg.command, args, env, opencode, proxied };
   }
   return {
     command: cfg.command,
     args,
     env,
     opencode,
+    proxied,
     sandbox: {
       worktree: spec.worktree,
       home: files.home,
@@ -219,7 +222,7 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
   let command: string;
   let args: string[];
   try {
-    if (plan.sandbox !== undefined && spec.config.network === "allowlist") {
+    if (plan.proxied) {
       egress = await startRunEgress({
         runDir: spec.runDir,
         opencodeConfig: plan.opencode,

@@ -1,10 +1,9 @@
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
-import { forwarderArgv, proxyEnv } from "../agent/egress/forwarder.js";
-import { laneNixConfig } from "../agent/egress/nix.js";
+import { forwarderArgv } from "../agent/egress/forwarder.js";
 import type { Refusal } from "../agent/egress/proxy.js";
-import { type RunEgress, startRunEgress } from "../agent/egress/run-egress.js";
+import { behindAllowlist, egressEnv, type RunEgress, startRunEgress } from "../agent/egress/run-egress.js";
 import { homeDirs } from "../agent/environment.js";
 import { mirrorDirOf, sandboxArgv } from "../agent/sandbox.js";
 import type { WorkerDeps } from "./types.js";
@@ -25,7 +24,7 @@ async function validationEgress(
   runDir: string,
   note: (line: string) => void,
 ): Promise<RunEgress | undefined> {
-  if (config.agent.sandbox === "none" || config.agent.network !== "allowlist") return undefined;
+  if (!behindAllowlist(config.agent)) return undefined;
   return startRunEgress({
     runDir,
     opencodeConfig: {},
@@ -88,7 +87,7 @@ export async function validate(
     env: {
       PATH: deps.servicePath,
       ...homeDirs(home),
-      ...(egress ? { ...proxyEnv(), NIX_CONFIG: laneNixConfig(undefined) } : {}),
+      ...(egress ? egressEnv() : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

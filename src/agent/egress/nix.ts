@@ -7,7 +7,7 @@
  */
 
 /** The setting appended to the agent's `NIX_CONFIG` behind the allowlist. */
-export const NIX_LANE_SETTINGS = "allow-import-from-derivation = false";
+const NIX_LANE_SETTINGS = "allow-import-from-derivation = false";
 
 /**
  * The agent's `NIX_CONFIG`: the environment file's (a dummy store, say) first, the lane's last, since

@@ -1,5 +1,8 @@
 import { join } from "node:path";
+import type { ConfigFile } from "../../config/schema.js";
 import { allowed, buildAllowlist, formatDestination, modelDestinations } from "./allowlist.js";
+import { proxyEnv } from "./forwarder.js";
+import { laneNixConfig } from "./nix.js";
 import { type EgressProxy, startEgressProxy } from "./proxy.js";
 
 /** What one run's egress needs: where the model is, what the owner allowed, where to note refusals. */
@@ -21,6 +24,20 @@ export interface RunEgress {
   /** `host:port` patterns, as the run log shows them. */
   allowlist: string[];
   proxy: EgressProxy;
+}
+
+/** The agent and its validation go out through a run egress proxy: sandboxed, behind the allowlist. */
+export function behindAllowlist(agent: Pick<ConfigFile["agent"], "sandbox" | "network">): boolean {
+  return agent.sandbox !== "none" && agent.network === "allowlist";
+}
+
+/**
+ * What a process behind the run's egress proxy gets on top of its environment: the proxy variables,
+ * and a `NIX_CONFIG` (the environment file's, if any, then the lane's) under which Nix cannot build
+ * while it evaluates (nix.ts).
+ */
+export function egressEnv(nixConfigFromEnvFile?: string): Record<string, string> {
+  return { ...proxyEnv(), NIX_CONFIG: laneNixConfig(nixConfigFromEnvFile) };
 }
 
 /** Where a run's egress socket lives: in the run dir, hidden from other runs. */
