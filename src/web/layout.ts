@@ -8,6 +8,20 @@ export function csrfField(session: Session): Html {
   return html`<input type="hidden" name="csrf" value="${session.csrf}">`;
 }
 
+/** The document's start: the style sheet and (for pages with data) the optional script, both ours. */
+function head(title: string, script: boolean): Html {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${title} · homelab-healer</title>
+<link rel="stylesheet" href="${ASSETS.css.path}">
+${script ? html`<script src="${ASSETS.js.path}" defer></script>` : ""}
+</head>`;
+}
+
 /** The page shell: head, header with sign-out, the content; `refresh` seconds for the optional reload. */
 export function page(p: {
   title: string;
@@ -16,16 +30,7 @@ export function page(p: {
   body: Html;
 }): Html {
   const s = p.session;
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${p.title} · homelab-healer</title>
-<link rel="stylesheet" href="${ASSETS.css.path}">
-<script src="${ASSETS.js.path}" defer></script>
-</head>
+  return html`${head(p.title, true)}
 <body${p.refresh ? html` data-refresh="${p.refresh}"` : ""}>
 <header class="top">
 <a class="brand" href="/">homelab-healer</a>
@@ -44,15 +49,7 @@ ${p.body}
 
 /** The sign-in form: one password field named `token`. */
 export function signInPage(p: { error?: string; next: string }): Html {
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Sign in · homelab-healer</title>
-<link rel="stylesheet" href="${ASSETS.css.path}">
-</head>
+  return html`${head("Sign in", false)}
 <body>
 <main>
 <div class="signin">

@@ -43,6 +43,10 @@ describe.skipIf(!executable)("the web page in Chromium", () => {
     await t?.drop();
   });
 
+  /** An attribute of every element `selector` matches, in document order. */
+  const attrs = (page: Page, selector: string, name: string) =>
+    page.locator(selector).evaluateAll((els, n) => els.map((e) => e.getAttribute(n)), name);
+
   async function signIn(page: Page, token: string): Promise<void> {
     await page.goto(`${world.url}/`);
     await page.fill("input[name=token]", token);
@@ -82,13 +86,9 @@ describe.skipIf(!executable)("the web page in Chromium", () => {
   it("shows an incident's timeline in order, its runs and its PR", async () => {
     const page = await context.newPage();
     await page.goto(`${world.url}/incidents/${world.demo.withPr}`);
-    const kinds = await page
-      .locator("ol.timeline > li")
-      .evaluateAll((els) => els.map((e) => e.getAttribute("data-kind")));
+    const kinds = await attrs(page, "ol.timeline > li", "data-kind");
     expect(kinds).toEqual(["created", "triage", "run_queued", "egress_refused", "pr_opened"]);
-    const times = await page
-      .locator("ol.timeline > li time")
-      .evaluateAll((els) => els.map((e) => e.getAttribute("datetime")!));
+    const times = await attrs(page, "ol.timeline > li time", "datetime");
     expect([...times].sort()).toEqual(times);
     expect(await page.locator("ol.timeline > li.refused").count()).toBe(1);
     expect(
@@ -101,9 +101,7 @@ describe.skipIf(!executable)("the web page in Chromium", () => {
   it("shows the run's tool calls with their inputs, the denied one and the egress refusal marked", async () => {
     const page = await context.newPage();
     await page.goto(`${world.url}/runs/${world.demo.run}`);
-    const tools = await page
-      .locator("article.tool")
-      .evaluateAll((els) => els.map((e) => e.getAttribute("data-tool")));
+    const tools = await attrs(page, "article.tool", "data-tool");
     expect(tools).toEqual(["read", "bash", "bash", "edit"]);
     const denied = page.locator("article.tool.refused");
     expect(await denied.count()).toBe(1);
