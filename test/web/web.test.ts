@@ -80,6 +80,23 @@ describe("web sign-in and sessions", () => {
     expect(rows).toEqual([]);
   });
 
+  it("pages the incidents, 50 to a page, newest first", async () => {
+    a = await createTestApp();
+    const alerts = Array.from({ length: 51 }, (_, i) => ({ name: `Alert${i}`, service: `svc${i}` }));
+    expect((await a.post("generic", { alerts })).status).toBe(202);
+    const cookie = cookieOf(await a.app.request("/login", form({ token: TOKEN })));
+    const one = await (await a.app.request("/", { headers: { cookie } })).text();
+    expect(one.match(/<td class="lead">/g)).toHaveLength(50);
+    expect(one).toContain('href="/?page=2"');
+    const two = await (await a.app.request("/?page=2", { headers: { cookie } })).text();
+    expect(two.match(/<td class="lead">/g)).toHaveLength(1);
+    expect(two).not.toContain("?page=3");
+    expect(two).toContain('<a href="/">← newer</a>');
+    const bad = await a.app.request("/?state=bogus", { headers: { cookie } });
+    expect(bad.status).toBe(422);
+    expect(await bad.text()).toContain("state must be one of");
+  });
+
   it("is off with web.enable false: / is the API's 404", async () => {
     a = await createTestApp({ web: { enable: false } });
     const r = await a.app.request("/");
