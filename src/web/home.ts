@@ -74,7 +74,7 @@ function filters(f: HomeData["filter"]): Html {
 ${INCIDENT_STATES.map((s) => html`<option value="${s}"${f.state === s ? html` selected` : ""}>${s.replace(/_/g, " ")}</option>`)}
 </select></label>
 <label for="f-q">Search
-<input id="f-q" name="q" type="search" value="${f.q ?? ""}" placeholder="title, service, host, alert"></label>
+<input id="f-q" name="q" type="search" value="${f.q ?? ""}" placeholder="title, service, host"></label>
 <button type="submit">Filter</button>
 ${f.state || f.q ? html`<a href="/">clear</a>` : ""}
 </form>`;
