@@ -87,6 +87,8 @@ export const configSchema = z
         tokenFile: secretFile.optional(),
         sources: z.partialRecord(z.enum(SOURCES), z.object({ tokenFile: secretFile }).strict()).default({}),
         github: z.object({ webhookSecretFile: secretFile.optional() }).strict().prefault({}),
+        /** A read-only token for the web page: a viewer sees everything and can do nothing. */
+        viewerTokenFile: secretFile.optional(),
       })
       .strict()
       .prefault({}),
@@ -176,6 +178,15 @@ export const configSchema = z
           .object({ url: z.url(), topic: z.string().min(1), tokenFile: secretFile.optional() })
           .strict()
           .optional(),
+      })
+      .strict()
+      .prefault({}),
+    web: z
+      .object({
+        enable: z.boolean().default(true),
+        sessionSeconds: positive.default(604800),
+        /** Set the cookie's `Secure` flag even on plain http (behind a TLS proxy that does not say so). */
+        secureCookies: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
