@@ -6,11 +6,12 @@
 { lib }:
 let
   h = import ./harness.nix { inherit lib; };
-  refuse = expect: modules: {
+  refuse = refuseOn "x86_64-linux";
+  refuseOn = system: expect: modules: {
     inherit expect;
     value =
       let
-        config = h.evalHealer modules;
+        config = h.evalWith { inherit system; } modules;
         unit = h.unit config;
       in
       {
@@ -110,7 +111,30 @@ in
     { users.users.homelab-healer.description = lib.mkForce "homelab-healer: the service"; }
   ];
 
-  # package/opencode.nix where the lock pins no binary for the system (aarch64 today).
+  # package/opencode.nix where the lock pins no binary for the system (aarch64 today): building
+  # it is refused by meta.platforms (the fake pkgs copy check-meta.nix), and its source, were it
+  # read anyway (allowUnsupportedSystem), says what to do.
+  opencode-built-on-unpinned-system = {
+    expect = "is not available on the requested hostPlatform: hostPlatform.system = \"aarch64-linux\", package.meta.platforms = [\"x86_64-linux\"]";
+    value =
+      let
+        lock = builtins.fromJSON (builtins.readFile ../../package-lock.json);
+        pkgs = import ../stubs/fake-pkgs.nix {
+          inherit lib;
+          system = "aarch64-linux";
+        };
+      in
+      if lock.packages ? "node_modules/opencode-linux-arm64" then
+        throw "is not available on the requested hostPlatform (not so: the lock has an arm64 build now; drop this case)"
+      else
+        (pkgs.callPackage ../../package/opencode.nix { }).drvPath;
+  };
+  # The module on aarch64-linux with the default agent: stops, naming the options to set.
+  default-agent-on-unpinned-system = refuseOn "aarch64-linux" [
+    "services.homelabHealer: agentPackage (opencode-"
+    "has no build for aarch64-linux"
+    "Set services.homelabHealer.agentPackage (e.g. pkgs.opencode) or settings.agent.command."
+  ] [ enabled ];
   opencode-on-unpinned-system = {
     expect = "package-lock.json pins no opencode-linux-arm64 for aarch64-linux";
     value =
