@@ -60,7 +60,10 @@ in
   (expect "opencode: libstdc++ for the embedded watcher addon: stdenv.cc.cc.lib in buildInputs, and preFixup makes it the binary's own NEEDED (before autoPatchelf, which runs in postFixup)" (
     attrs.buildInputs or [ ] == [ h.fakePkgs.stdenv.cc.cc.lib ]
     && lib.hasInfix "patchelf --add-needed libstdc++.so.6 $out/bin/opencode" (attrs.preFixup or "")
-  ) { inherit (attrs) buildInputs preFixup; })
+  ) {
+    buildInputs = attrs.buildInputs or null;
+    preFixup = attrs.preFixup or null;
+  })
   (expect "opencode: the install check runs `opencode --version` with HOME in $TMPDIR, without versionCheckHook's versionCheckKeepEnvironment (absent in nixpkgs 25.05: PR #411609)" (
     attrs.doInstallCheck
     && !(attrs ? versionCheckKeepEnvironment)
