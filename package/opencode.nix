@@ -5,7 +5,7 @@
 #
 # What the binary loads at run time. Measured on x86_64 (Debian) with the real OpenCode 1.18.33
 # driving a scripted model through read, bash and edit turns (`opencode run`, LD_DEBUG=files,libs;
-# strace -f -e trace=openat agrees):
+# strace -f -e trace=openat agrees; test/e2e/opencode-libraries.test.ts measures it again):
 #   - its own DT_NEEDED: libc.so.6, libpthread.so.0, libdl.so.2, libm.so.6 and ld-linux-x86-64.so.2,
 #     all glibc;
 #   - two native libraries from Bun's embedded file system (/$bunfs/root/…), which Bun writes to
@@ -104,28 +104,9 @@ stdenv.mkDerivation {
   passthru = {
     inherit (lock) testedVersion;
     npmPackage = lock.npmPackages.${system} or null;
-    # The libraries above, as nix/check.sh checks them: the ones a scripted-model run loaded, and
-    # the embedded libraries (by the name Bun gives them, without its hash).
-    loadedLibraries = {
-      glibc = [
-        "ld-linux-x86-64.so.2"
-        "libc.so.6"
-        "libpthread.so.0"
-        "libdl.so.2"
-        "libm.so.6"
-      ];
-      ccLib = [
-        "libstdc++.so.6"
-        "libgcc_s.so.1"
-      ];
-      hostNss = [ "libnss_mdns4_minimal.so.2" ];
-      embedded = [
-        "libfff_c"
-        "watcher"
-        "librust_pty"
-        "libopentui"
-      ];
-    };
+    # The libraries above (./opencode-libraries.json, which test/e2e/opencode-libraries.test.ts
+    # measures again on every run of the suite): what nix/check.sh checks the patched binary against.
+    loadedLibraries = lib.importJSON ./opencode-libraries.json;
   };
 
   meta = {
