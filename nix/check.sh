@@ -2,8 +2,10 @@
 # The offline Nix checks: every .nix file parses; the module, evaluated with nixpkgs `lib`, stub
 # NixOS options (with NixOS's own types and checks) and fake pkgs, gives the expected unit, doctor
 # unit, users, Postgres, tmpfiles and firewall; bad values fail with the message real NixOS gives;
-# package/: the pinned OpenCode's tarball is the lock's and runs once patched, and buildNpmPackage's
-# phases replayed see one pruned lock; the generated settings pass `check-config --shape-only` and
+# package/: the pinned OpenCode's tarball is the lock's, patched as the derivation patches it, it loads
+# every library it needs in a root with nothing but the store (nix/opencode-replay.sh), and
+# buildNpmPackage's phases replayed see one pruned lock; the unit's filters admit the agent's
+# sandbox and deny nothing in vain; the generated settings pass `check-config --shape-only` and
 # build as a file; the flake's wiring evaluates.
 # These are unit tests of our Nix code, not the VM tests (those need KVM: `nix flake check -L`).
 #
