@@ -1,4 +1,6 @@
+import { withResolvedAgent } from "../agent/bundled.js";
 import { ConfigError, loadConfig } from "../config/load.js";
+import { findOnPath } from "../preflight/exec.js";
 import { formatResults, runPreflight } from "../preflight/runner.js";
 import { readSecretsOneByOne } from "../preflight/secrets.js";
 import type { CheckResult } from "../preflight/types.js";
@@ -24,7 +26,8 @@ export async function doctor(
     results = [
       { name: "config", status: "ok", found: configFile ?? "embedded default (no config file)" },
       ...(await runPreflight({
-        config,
+        // As serve runs it: the default `opencode`, missing from PATH, is the bundled one.
+        config: withResolvedAgent(config, (name) => findOnPath(name, io.env.PATH)),
         secrets,
         secretProblems: problems,
         path: io.env.PATH,

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ARG_PROFILES, compareVersions, parseVersion, TESTED_OPENCODE_VERSION } from "../agent/args.js";
+import { BUNDLED_OPENCODE_PACKAGE, bundledOpencode } from "../agent/bundled.js";
 import { findOnPath, firstLine, runProgram } from "./exec.js";
 import { type CheckGroup, type CheckResult, fail, ok, warn } from "./types.js";
 
@@ -19,14 +20,18 @@ export const agentChecks: CheckGroup = async (ctx) => {
       fail(
         "agent",
         `agent.command ${command} not found on PATH (${ctx.path})`,
-        `install OpenCode ${TESTED_OPENCODE_VERSION} (NixOS: the module's default agentPackage), or point agent.command at the agent program`,
+        `install OpenCode ${TESTED_OPENCODE_VERSION} (\`npm ci\` installs it as ${BUNDLED_OPENCODE_PACKAGE}; NixOS: the module's default agentPackage), or point agent.command at the agent program`,
       ),
     ];
   }
+  // The config loader's caller put the bundled binary in place of a default `opencode` missing from
+  // PATH (src/agent/bundled.ts); the line says so.
+  const bundled = path === bundledOpencode() ? `, bundled: npm package ${BUNDLED_OPENCODE_PACKAGE}` : "";
   if (args !== undefined) {
-    return [ok("agent", `${path} with agent.args of its own (its version is yours to choose)`)];
+    return [ok("agent", `${path}${bundled} with agent.args of its own (its version is yours to choose)`)];
   }
-  return [await openCodeVersion(path, ctx.path)];
+  const result = await openCodeVersion(path, ctx.path);
+  return [{ ...result, found: `${result.found}${bundled}` }];
 };
 
 /** Runs `opencode --version` (in a throwaway home: even that writes to ~/.cache) and judges it. */

@@ -7,6 +7,7 @@ import { runCli } from "../../src/cli/cli.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
 import { createHomelabRemote, type HomelabRemote } from "../support/git-remote.js";
+import { OPENCODE } from "../support/real-opencode.js";
 import { SCRIPT_AGENT } from "../support/serve.js";
 
 const exec = promisify(execFile);
@@ -163,7 +164,7 @@ describe("homelab-healer doctor", () => {
 });
 
 describe("doctor on the embedded default (no config file)", () => {
-  it("exits 0 with warnings: without repo.url no run needs the agent, the model or the sandbox yet", async () => {
+  it("exits 0 with warnings: without repo.url no run needs the agent, the model or the sandbox yet; the agent is the bundled OpenCode", async () => {
     // The embedded default's state dir is ./.homelab-healer: run from a scratch dir.
     const dir = mkdtempSync(join("/var/tmp", "healer-doctor-embedded-"));
     try {
@@ -175,7 +176,17 @@ describe("doctor on the embedded default (no config file)", () => {
       expect("code" in r ? r.code : 0, `${text}${r.stderr}`).toBe(0);
       expect(text).toMatch(/^ok +database +PGlite in .*\.homelab-healer\/db/m);
       expect(text).toMatch(/^warn +repo +repo\.url is not set/m);
-      expect(text).toMatch(/^warn +agent +.*not found on PATH.*\(no run needs it until repo\.url is set\)/m);
+      if (OPENCODE === undefined) {
+        expect(text).toMatch(
+          /^warn +agent +.*not found on PATH.*\(no run needs it until repo\.url is set\)/m,
+        );
+      } else {
+        // No `opencode` on this PATH, and the cwd has no node_modules: the agent is the OpenCode npm
+        // installed next to the program (opencode-linux-x64), found from the program's own location.
+        expect(text).toContain(
+          `ok   agent            OpenCode 1.18.33 at ${OPENCODE} (the version tested), bundled: npm package opencode-${process.platform}-${process.arch}\n`,
+        );
+      }
       expect(text).toMatch(
         /^warn +model +agent\.model is not set \(no run needs it until repo\.url is set\)/m,
       );

@@ -118,6 +118,9 @@ describe("the agent check", () => {
   it.runIf(existsSync(OPENCODE))("passes for the real OpenCode the project tests with", async () => {
     const [r] = await agentChecks(s.ctx({ agent: { command: OPENCODE } }));
     expect(r).toMatchObject({ name: "agent", status: "ok" });
-    expect(r!.found).toBe(`OpenCode ${TESTED_OPENCODE_VERSION} at ${OPENCODE} (the version tested)`);
+    // OPENCODE here is the npm package's binary, and the line says it is the bundled one.
+    expect(r!.found).toBe(
+      `OpenCode ${TESTED_OPENCODE_VERSION} at ${OPENCODE} (the version tested), bundled: npm package opencode-linux-x64`,
+    );
   });
 });
