@@ -285,6 +285,14 @@ if git ls-files --error-unmatch flake.nix >/dev/null 2>&1; then
   else
     report FAIL "flake: nix eval .#nixosModules.default" "$(tail -n 3 <<<"$out")"
   fi
+  # The inspect target's module, through the same machinery (the flake copies the tree to the store).
+  if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" --raw \
+    '.#nixosModules.inspectTarget' --apply 'm: builtins.baseNameOf (toString m)' 2>"$scratch/flake-err") &&
+    [ "$out" = inspect-target.nix ]; then
+    report ok "flake: nix eval .#nixosModules.inspectTarget is module/inspect-target.nix"
+  else
+    report FAIL "flake: nix eval .#nixosModules.inspectTarget" "$out $(tail -n 3 "$scratch/flake-err")"
+  fi
   # Listing the packages needs no package set: OpenCode is offered where the lock pins a binary.
   if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" --json \
     '.#packages' --apply 'p: builtins.mapAttrs (_: builtins.attrNames) p' 2>"$scratch/flake-err") &&

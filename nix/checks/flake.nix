@@ -82,4 +82,17 @@ in
   (expect "nixosModules.default is the module evaluated by these checks" (
     outputs.nixosModules.default == ../../module
   ) (toString outputs.nixosModules.default))
+  (expectEq "nixosModules: default and inspectTarget (module/inspect-target.nix, evaluated by these checks)"
+    {
+      names = [
+        "default"
+        "inspectTarget"
+      ];
+      inspectTarget = true;
+    }
+    {
+      names = lib.attrNames outputs.nixosModules;
+      inspectTarget = outputs.nixosModules.inspectTarget == ../../module/inspect-target.nix;
+    }
+  )
 ]

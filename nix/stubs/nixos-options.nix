@@ -210,6 +210,15 @@ let
           type = types.nullOr types.int;
           default = null;
         };
+        useDefaultShell = mkOption {
+          type = types.bool;
+          default = false;
+        };
+        # sshd.nix's userOptions: verbatim authorized_keys lines.
+        openssh.authorizedKeys.keys = mkOption {
+          type = types.listOf types.singleLineStr;
+          default = [ ];
+        };
       };
     }
   );
@@ -314,6 +323,16 @@ in
         type = types.listOf ensureUser;
         default = [ ];
       };
+    };
+
+    # sshd.nix: off by default; extraConfig is appended verbatim to sshd_config.
+    services.openssh.enable = mkOption {
+      type = types.bool;
+      default = false;
+    };
+    services.openssh.extraConfig = mkOption {
+      type = types.lines;
+      default = "";
     };
 
     networking.firewall.allowedTCPPorts = mkOption {
