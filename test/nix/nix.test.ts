@@ -76,7 +76,7 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
     ["the flake wires packages, nixosModules, checks and devShells", "flake: "],
     ["the npm lock given to importNpmLock is filled in and pruned", "npm-lock: "],
     ["the module gives the expected unit, users, Postgres, tmpfiles and firewall", "module: "],
-    ["the inspect target's module gives its account, forced-command keys and commands file", "inspect-target: "],
+    ["the inspect target module: account, forced-command keys, commands file", "inspect-target: "],
     ["bad option values fail with the module system's message", "rejected: "],
     ["the generated settings build as a file", "settings JSON builds: "],
     ["package/: the OpenCode derivation and buildNpmPackage's phases on one pruned lock", "package: "],
