@@ -49,6 +49,7 @@
         // import ./nixos-tests {
           pkgs = nixpkgs.legacyPackages.${system};
           module = self.nixosModules.default;
+          inherit (self.nixosModules) inspectTarget;
         }
       );
 

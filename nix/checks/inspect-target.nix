@@ -74,6 +74,17 @@ let
   ];
   disabled = h.evalTarget [ { services.homelabHealer.inspectTarget.authorizedKeys = [ healerKey ]; } ];
 
+  # The two-node VM test (nixos-tests/inspect.nix), its machines evaluated with the stubs.
+  vmTest = import ../../nixos-tests/inspect.nix {
+    common = import ../../nixos-tests/common.nix { module = ../../module; };
+    inspectTarget = ../../module/inspect-target.nix;
+  };
+  vmHealer = h.evalHealer [ vmTest.nodes.healer ];
+  vmMedia = h.evalTarget [ vmTest.nodes."media-01" ];
+  vmScript = vmTest.testScript { nodes.healer = vmHealer; };
+  vmSettings = h.settingsOf vmHealer;
+  snakeOil = import ../stubs/nixpkgs-path/nixos/tests/ssh-keys.nix h.fakePkgs;
+
   # src/hosts/commands.ts (the healer side) exports the same default list, where it exists.
   healerCommands = ../../src/hosts/commands.ts;
 in
@@ -166,6 +177,40 @@ in
   (expect "disabled: no account, no key, no sshd lines" (
     disabled.users.users == { } && disabled.services.openssh.extraConfig == "" && disabled.environment.etc == { }
   ) disabled.users.users)
+  (expect "VM test, healer: media-01 under hosts, the inspect key as a credential of the service and its doctor, known hosts from the store" (
+    vmSettings.hosts == { "media-01".address = "media-01"; }
+    && vmSettings.inspect.sshKeyFile == "inspect-ssh-key"
+    && lib.hasPrefix "/nix/store/" vmSettings.inspect.knownHostsFile
+    && lib.all (
+      unit:
+      lib.elem "inspect-ssh-key:/run/healer-test-secrets/inspect-ssh-key" unit.serviceConfig.LoadCredential
+      && lib.elem "inspect-test-key.service" unit.requires
+    ) [
+      (h.unit vmHealer)
+      (h.doctorUnit vmHealer)
+    ]
+    && h.failedAssertions vmHealer == [ ]
+  ) { inherit (vmSettings) hosts inspect; })
+  (expect "VM test, media-01: sshd on, the healer's test key behind the forced command, a jellyfin unit, a fixed host key" (
+    vmMedia.services.openssh.enable
+    && h.failedAssertions vmMedia == [ ]
+    && vmMedia.users.users.healer-inspect.openssh.authorizedKeys.keys == [
+      ''command="${forced} ${commandsFile}",restrict ${snakeOil.snakeOilPublicKey}''
+    ]
+    && vmMedia.systemd.services.jellyfin.serviceConfig.Type == "oneshot"
+    && vmMedia.environment.etc."ssh/ssh_host_ed25519_key".mode == "0600"
+  ) vmMedia.users.users.healer-inspect.openssh.authorizedKeys.keys)
+  (expect "VM test script: the broker's ssh options, the known hosts the healer uses, the agent's inspection and its event" (
+    lib.all (needle: lib.hasInfix needle vmScript) [
+      "-o IdentitiesOnly=yes -o BatchMode=yes"
+      "-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${vmSettings.inspect.knownHostsFile} "
+      "-l healer-inspect media-01"
+      "media_01.wait_for_unit(\"sshd.service\")"
+      "assert status == 125"
+      "kind = 'inspected'"
+      "== inspect media-01 systemctl status jellyfin"
+    ]
+  ) null)
   (expect "the healer's DEFAULT_INSPECT_COMMANDS (src/hosts/commands.ts) names every default pattern, where it exists" (
     !builtins.pathExists healerCommands
     || lib.all (p: lib.hasInfix ''"${p}"'' (builtins.readFile healerCommands)) protocolDefaults

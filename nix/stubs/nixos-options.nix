@@ -344,6 +344,11 @@ in
       type = types.attrsOf (
         types.submodule {
           options.source = mkOption { type = types.either types.path types.package; };
+          # etc.nix: "symlink", or an octal mode for a copy.
+          options.mode = mkOption {
+            type = types.str;
+            default = "symlink";
+          };
         }
       );
       default = { };
