@@ -82,6 +82,7 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
     ["package/: the OpenCode derivation and buildNpmPackage's phases on one pruned lock", "package: "],
     ["the pinned OpenCode: the lock's tarball, runs once patched, needs dontStrip", "opencode: "],
     ["the generated settings pass `check-config --shape-only`", "check-config --shape-only"],
+    ["the VM tests' Python scripts compile", "VM test script compiles as Python: "],
   ] as const)("%s", ([_title, prefix], ctx) => {
     const lines = group(prefix);
     expect(lines.length).toBeGreaterThan(0);
