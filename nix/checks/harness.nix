@@ -27,15 +27,23 @@ rec {
 
   # The evaluated config of a host with services.homelabHealer.inspectTarget (module/inspect-target.nix)
   # and the given extra modules.
-  evalTarget =
-    modules:
+  evalTarget = evalModulesOf [ ../../module/inspect-target.nix ];
+
+  # A VM test machine, which may use either module.
+  evalMachine = evalModulesOf [
+    ../../module
+    ../../module/inspect-target.nix
+  ];
+
+  evalModulesOf =
+    base: modules:
     (lib.evalModules {
       class = "nixos";
       modules = [
         ../stubs/nixos-options.nix
-        ../../module/inspect-target.nix
         { _module.args.pkgs = fakePkgs; }
       ]
+      ++ base
       ++ modules;
     }).config;
 

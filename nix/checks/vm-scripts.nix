@@ -10,22 +10,10 @@ let
     };
     module = ../../module;
   };
-  machine =
-    node:
-    (lib.evalModules {
-      class = "nixos";
-      modules = [
-        ../stubs/nixos-options.nix
-        ../../module
-        ../../module/inspect-target.nix
-        { _module.args.pkgs = h.fakePkgs; }
-        node
-      ];
-    }).config;
   script =
     test:
     if lib.isFunction test.testScript then
-      test.testScript { nodes = lib.mapAttrs (_: machine) test.nodes; }
+      test.testScript { nodes = lib.mapAttrs (_: node: h.evalMachine [ node ]) test.nodes; }
     else
       test.testScript;
 in
