@@ -104,6 +104,22 @@ const refusals: { name: string; wire: string; reason: RegExp }[] = [
     reason: /^shell syntax in argument 3: journalctl -u \$\(touch /,
   },
   {
+    name: "a redirection into the marker",
+    wire: encodeArgv(["ls", ">", marker]),
+    reason: /^shell syntax in argument 2: ls > /,
+  },
+  {
+    name: "a pipe, even as a journalctl --grep alternation (the price of the rule)",
+    wire: encodeArgv(["journalctl", "--grep", "timeout|failed"]),
+    reason: /^shell syntax in argument 3: journalctl --grep timeout\|failed$/,
+  },
+  {
+    name: "a background & and a parameter expansion in braces",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${…}, sent as a literal.
+    wire: encodeArgv(["ls", "&", "${HOME}"]),
+    reason: /^shell syntax in argument 2: ls & \$\{HOME\}$/,
+  },
+  {
     name: "a backquoted touch",
     wire: encodeArgv(["ls", `\`touch ${marker}\``]),
     reason: /^shell syntax in argument 2: /,
