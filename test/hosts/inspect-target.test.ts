@@ -152,6 +152,16 @@ const refusals: { name: string; wire: string; reason: RegExp }[] = [
   },
   { name: "an empty command", wire: "", reason: /^no command$/ },
   {
+    name: "more than 128 arguments (each would cost the host a process)",
+    wire: encodeArgv(["ls", ...Array.from({ length: 200 }, () => "a")]),
+    reason: /^too many arguments: 201, at most 128$/,
+  },
+  {
+    name: "more than 16384 encoded bytes",
+    wire: encodeArgv(["ls", "a".repeat(13_000)]),
+    reason: /^command too long: 17341 bytes encoded, at most 16384$/,
+  },
+  {
     name: "a pattern's [ is literal: cat a does not match `cat [ab]`",
     wire: encodeArgv(["cat", "a"]),
     reason: /^command not allowed: cat a$/,
