@@ -284,6 +284,32 @@ describe.skipIf(skip !== undefined)("homelab-healer-inspect behind the real sshd
     expectRefused(await sshTo(sshd, wire), reason);
   });
 
+  it("runs a stand-in from binDirs first (how tests without systemd answer `systemctl status`)", async () => {
+    const stand = join(dir, "stand-in");
+    const bin = join(stand, "bin");
+    mkdirSync(bin, { recursive: true });
+    chmodSync(stand, 0o755);
+    writeFileSync(
+      join(bin, "systemctl"),
+      '#!/bin/sh\necho "● $2.service - stand-in on the inspected host"\necho "args: $*"\n',
+      { mode: 0o755 },
+    );
+    const other = await startSshd({
+      dir: stand,
+      forcedCommand: installInspectProgram(stand, ["systemctl status *"], { binDirs: [bin] }),
+    });
+    try {
+      const result = await sshTo(other, encodeArgv(["systemctl", "status", "jellyfin"]));
+      expect(result, other.log()).toEqual({
+        code: 0,
+        stdout: "● jellyfin.service - stand-in on the inspected host\nargs: status jellyfin\n",
+        stderr: "",
+      });
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("rejects a key that is not in authorized_keys: authentication fails, nothing runs", async () => {
     const stranger = join(dir, "stranger_ed25519");
     makeKeyPair(stranger);
