@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -204,6 +213,23 @@ function runAlone(shell: string, wire: string | undefined): Promise<SshResult> {
   if (wire !== undefined) env.SSH_ORIGINAL_COMMAND = wire;
   return runCollecting(shell, [program, commandsFile], env);
 }
+
+describe("homelab-healer-inspect as a file", () => {
+  it("is executable, starts with #!/bin/sh and parses as POSIX sh (dash -n)", async () => {
+    const mode = statSync(INSPECT_PROGRAM).mode;
+    expect(mode & 0o111).toBe(0o111);
+    expect(readFileSync(INSPECT_PROGRAM, "utf8").split("\n")[0]).toBe("#!/bin/sh");
+    const shell = existsSync("/bin/dash") ? "/bin/dash" : "/bin/sh";
+    expect(await runCollecting(shell, ["-n", INSPECT_PROGRAM])).toEqual({ code: 0, stdout: "", stderr: "" });
+  });
+
+  it.skipIf(!existsSync("/usr/bin/shellcheck"))("is clean for shellcheck as sh and as bash", async () => {
+    for (const dialect of ["sh", "bash"]) {
+      const result = await runCollecting("/usr/bin/shellcheck", ["-s", dialect, INSPECT_PROGRAM]);
+      expect(result, result.stdout).toEqual({ code: 0, stdout: "", stderr: "" });
+    }
+  });
+});
 
 /** Shells the program must behave the same under: Debian's /bin/sh (dash), and bash (NixOS). */
 const shells = ["/bin/sh", "/bin/bash"].filter((shell) => existsSync(shell));
