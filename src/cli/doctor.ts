@@ -34,11 +34,13 @@ export async function doctor(
     ];
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
+    // The problem already names the key and what is wrong with it: the fix says where to mend it.
+    const where = configFile ?? "$HOMELAB_HEALER_CONFIG";
     results = e.problems.map((p) => ({
       name: "config",
       status: "fail",
       found: p,
-      fix: "correct the config file (`homelab-healer check-config` prints it)",
+      fix: `edit ${where} (README "Configuration reference": every key, its type and default); then \`homelab-healer doctor --config ${where}\` again`,
     }));
   }
   if (opts.json)

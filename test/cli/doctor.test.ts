@@ -148,6 +148,17 @@ describe("homelab-healer doctor", () => {
     expect(text).toMatch(/^FAIL +repo +cannot reach repo\.url/m);
   });
 
+  it("a config with a mistake names it and says where to mend it, not check-config", async () => {
+    const c = io();
+    const file = write("typo.json", { ...world, agent: { ...(world.agent as object), timeoutSecs: 5 } });
+    expect(await runCli("doctor", ["--config", file], c.io)).toBe(1);
+    expect(c.out()).toContain(
+      "FAIL config  agent.timeoutSecs: unknown key (did you mean agent.timeoutSeconds?) → edit " + file,
+    );
+    expect(c.out()).toContain(`\`homelab-healer doctor --config ${file}\` again`);
+    expect(c.out()).not.toContain("check-config");
+  });
+
   it("as a program: an unreadable config is a FAIL line, never a stack trace", async () => {
     const r = await exec(
       process.execPath,
