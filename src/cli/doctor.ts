@@ -23,6 +23,8 @@ export async function doctor(
     const { secrets, problems } = readSecretsOneByOne(config, io.env.CREDENTIALS_DIRECTORY);
     results = [
       { name: "config", status: "ok", found: configFile ?? "embedded default (no config file)" },
+      // The one place the PATH is printed: "not found on PATH" lines (and /readyz, logs) refer to it.
+      { name: "PATH", status: "ok", found: io.env.PATH },
       ...(await runPreflight({
         config,
         secrets,

@@ -16,7 +16,7 @@ export const agentChecks: CheckGroup = async (ctx) => {
     return [
       fail(
         "agent",
-        `agent.command ${command} not found on PATH (${ctx.path})`,
+        `agent.command ${command} not found on PATH`,
         `install OpenCode ${TESTED_OPENCODE_VERSION} (NixOS: the module's default agentPackage), or point agent.command at the agent program`,
       ),
     ];

@@ -144,7 +144,10 @@ describe("homelab-healer doctor", () => {
     const text = c.out();
     expect(text).toMatch(/^FAIL +forge +forge\.tokenFile: cannot read .*no-such-token \(ENOENT\)/m);
     expect(text).toMatch(/^FAIL +model +agent\.environmentFile: cannot read .*no-such-env \(ENOENT\)/m);
-    expect(text).toMatch(/^FAIL +agent +agent\.command no-such-agent not found on PATH/m);
+    expect(text).toMatch(/^FAIL +agent +agent\.command no-such-agent not found on PATH /m);
+    // The PATH is printed once, on its own line, not in every "not found" line.
+    expect(text.split(c.io.env.PATH).length - 1).toBe(1);
+    expect(text).toMatch(/^ok +PATH +/m);
     expect(text).toMatch(/^FAIL +repo +cannot reach repo\.url/m);
   });
 
