@@ -235,7 +235,7 @@ export const configSchema = z
           .nonnegative()
           .optional()
           .describe(
-            "daily cap on the provider-reported cost of runs (its unit, usually USD); unset: no limit; judged like `maxRunsPerDay`",
+            "once the runs of the last 24 h cost this much (the provider's unit, usually USD), actionable incidents are `suppressed` with the reason, like `maxRunsPerDay`; unset: no limit",
           ),
         allowedCommands: z
           .array(z.string().min(1))
@@ -249,13 +249,13 @@ export const configSchema = z
           .enum(["allowlist", "host"])
           .default("allowlist")
           .describe(
-            "`allowlist`: own network namespace, out only through the run's proxy to the model endpoints and `allowedHosts`; `host`: the host's network (warned)",
+            "`allowlist`: own network namespace, out only through the run's egress proxy (model endpoints and `allowedHosts`); `host`: the sandbox shares the host's network, and `serve` warns at start that any allowed command can then reach anything the host can",
           ),
         allowedHosts: z
           .array(hostPattern)
           .default([])
           .describe(
-            "more destinations: `host[:port]`, `host:*`, `*.domain`, `[v6]:port` (port 443 when none)",
+            "more destinations, as `host[:port]` patterns: `cache.nixos.org` (port 443), `192.168.1.20:11434`, `ollama.lan:*` (any port), `*.example.com` (subdomains only), `[fd00::20]:8080`",
           ),
       })
       .strict()
