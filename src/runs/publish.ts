@@ -34,9 +34,14 @@ export async function localBranchSha(
   }
 }
 
+/** `3 file(s) changed, ` when the agent's stats say, else nothing. */
+function changedText(c: Prepared): string {
+  return typeof c.stats.changedFiles === "number" ? `${c.stats.changedFiles} file(s) changed, ` : "";
+}
+
 /** Where a dry run's commit is, how to look at it, and what `retry` does to it. */
 export function dryRunMessage(run: Pick<Run, "branch" | "incident_id">, c: Prepared, mirror: string): string {
-  const files = typeof c.stats.changedFiles === "number" ? `${c.stats.changedFiles} file(s) changed, ` : "";
+  const files = changedText(c);
   return (
     `dry run (forge.type "none"): committed ${c.commitSha.slice(0, 12)} on ${run.branch} (${files}validation ${c.validation}); nothing pushed, no PR. ` +
     `See it: git --git-dir ${mirror} show ${run.branch}. ` +
@@ -100,7 +105,7 @@ export async function publish(
     { signal },
   );
   await removeWorktree(p.mirror, c.worktree, p.git);
-  const files = typeof c.stats.changedFiles === "number" ? `${c.stats.changedFiles} file(s) changed, ` : "";
+  const files = changedText(c);
   return {
     kind: "finish",
     finish: {

@@ -50,24 +50,20 @@ describe("config problems in the config file's words", () => {
 
   it("a JSON syntax error gives line and column and shows the line", () => {
     const file = join(dir, "bad.json");
-    writeFileSync(file, '{\n  "listen": {\n    "port": 8470\n    "host": "0.0.0.0"\n  }\n}\n');
-    let message = "";
-    try {
-      loadConfig(file, { shapeOnly: true });
-    } catch (e) {
-      message = (e as ConfigError).problems.join("\n");
-    }
+    const problemsOf = (text: string) => {
+      writeFileSync(file, text);
+      try {
+        loadConfig(file, { shapeOnly: true });
+      } catch (e) {
+        return (e as ConfigError).problems.join("\n");
+      }
+      throw new Error("the config was accepted");
+    };
+    const message = problemsOf('{\n  "listen": {\n    "port": 8470\n    "host": "0.0.0.0"\n  }\n}\n');
     expect(message).toContain(`${file}:4:5: not valid JSON: Expected ',' or '}' after property value`);
     expect(message).toContain('"host": "0.0.0.0"');
     expect(message).not.toMatch(/position \d+/);
-
-    writeFileSync(file, '{\n  "listen": {\n');
-    let truncated = "";
-    try {
-      loadConfig(file, { shapeOnly: true });
-    } catch (e) {
-      truncated = (e as ConfigError).problems.join("\n");
-    }
+    const truncated = problemsOf('{\n  "listen": {\n');
     expect(truncated).toMatch(new RegExp(`^${file}:3:1: not valid JSON`));
   });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
 import {
   configJsonSchema,
   keysAt,
@@ -54,6 +55,13 @@ describe("the configuration reference in README.md", () => {
     expect(grown).not.toBe(renderReference());
     expect(grown).toContain("| `listen.backlog` | integer | `511` | a new key |");
     expect(grown).not.toBe(committedReference());
+  });
+
+  it("every JSON config example in README.md is a valid config", () => {
+    const text = readFileSync(README, "utf8");
+    const examples = [...text.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(examples.length).toBeGreaterThan(0);
+    for (const example of examples) expect(() => parseConfig(JSON.parse(example))).not.toThrow();
   });
 
   it("knows the keys of every object for 'did you mean'", () => {
