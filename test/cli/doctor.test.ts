@@ -156,7 +156,7 @@ describe("homelab-healer doctor", () => {
     const file = write("typo.json", { ...world, agent: { ...(world.agent as object), timeoutSecs: 5 } });
     expect(await runCli("doctor", ["--config", file], c.io)).toBe(1);
     expect(c.out()).toContain(
-      "FAIL config  agent.timeoutSecs: unknown key (did you mean agent.timeoutSeconds?) → edit " + file,
+      `FAIL config  agent.timeoutSecs: unknown key (did you mean agent.timeoutSeconds?) → edit ${file}`,
     );
     expect(c.out()).toContain(`\`homelab-healer doctor --config ${file}\` again`);
     expect(c.out()).not.toContain("check-config");
