@@ -54,6 +54,7 @@ let
     githubWebhookSecretFile = "github-webhook-secret";
     sshKeyFile = "ssh-key";
     ntfyTokenFile = "ntfy-token";
+    viewerTokenFile = "viewer-token";
   };
   agentEnvCredential = "agent-env";
 
@@ -188,6 +189,10 @@ in
         example = "ntfy-token";
         text = "Access token for `notify.ntfy` (`notify.ntfy.tokenFile`).";
       };
+      viewerTokenFile = secretOption {
+        example = "viewer-token";
+        text = "Read-only token for the web page: signs in without any action (`auth.viewerTokenFile`).";
+      };
     };
 
     environmentFile = mkOption {
@@ -270,6 +275,7 @@ in
       );
       auth.tokenFile = credentialFor "tokenFile";
       auth.github.webhookSecretFile = credentialFor "githubWebhookSecretFile";
+      auth.viewerTokenFile = credentialFor "viewerTokenFile";
       forge.tokenFile = credentialFor "githubTokenFile";
       repo.sshKeyFile = credentialFor "sshKeyFile";
       notify = mkIf (cfg.secrets.ntfyTokenFile != null) { ntfy.tokenFile = credentialNames.ntfyTokenFile; };

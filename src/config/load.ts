@@ -11,6 +11,8 @@ export interface Secrets {
   githubWebhookSecret?: string;
   forgeToken?: string;
   ntfyToken?: string;
+  /** auth.viewerTokenFile: signs in to the web page read-only. */
+  viewerToken?: string;
   /** KEY=value pairs from agent.environmentFile: given to the agent only. */
   agentEnv: Record<string, string>;
 }
@@ -107,6 +109,7 @@ export function secretFileKeys(file: ConfigFile): [string, string | undefined][]
       v.tokenFile,
     ]),
     ["auth.github.webhookSecretFile", file.auth.github.webhookSecretFile],
+    ["auth.viewerTokenFile", file.auth.viewerTokenFile],
     ["forge.tokenFile", file.forge.tokenFile],
     ["notify.ntfy.tokenFile", file.notify.ntfy?.tokenFile],
     ["repo.sshKeyFile", file.repo.sshKeyFile],
@@ -168,6 +171,11 @@ export function resolveConfig(
   };
   const webhook = optional("auth.github.webhookSecretFile");
   if (webhook !== undefined) secrets.githubWebhookSecret = webhook;
+  const viewer = optional("auth.viewerTokenFile");
+  // The same value would sign a "viewer" in with every action.
+  if (viewer !== undefined && viewer === secrets.token)
+    problems.push("auth.viewerTokenFile: holds the same token as auth.tokenFile; a viewer token must differ");
+  else if (viewer !== undefined) secrets.viewerToken = viewer;
   const forgeToken = optional("forge.tokenFile");
   if (forgeToken !== undefined) secrets.forgeToken = forgeToken;
   const ntfy = optional("notify.ntfy.tokenFile");

@@ -120,6 +120,9 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        viewerTokenFile: secretFile
+          .optional()
+          .describe("a read-only token for the web page: a viewer sees everything and can do nothing"),
       })
       .strict()
       .prefault({}),
@@ -329,6 +332,19 @@ export const configSchema = z
           .strict()
           .optional()
           .describe("notifications: PR opened, needs human, follow-up"),
+      })
+      .strict()
+      .prefault({}),
+    web: z
+      .object({
+        enable: z.boolean().default(true).describe("serve the web page at `/` (the API keeps bearer auth)"),
+        sessionSeconds: positive.default(604800).describe("how long a web sign-in lasts"),
+        secureCookies: z
+          .boolean()
+          .default(false)
+          .describe(
+            "set the cookie's `Secure` flag even on plain http (behind a TLS proxy that does not say so); always set over https",
+          ),
       })
       .strict()
       .prefault({}),

@@ -43,6 +43,7 @@ export async function incidentDetail(deps: IncidentDeps, id: number) {
         summary: a.summary,
         host: a.host,
         service: a.service,
+        labels: a.labels,
         evidence: (a.details as { evidence?: string[] }).evidence ?? [],
       })),
     },

@@ -1,8 +1,10 @@
+import { writeFileSync } from "node:fs";
 import type { Incident, Run } from "../db/tables.js";
 import { type GitOptions, pushBranch, removeWorktree } from "../forge/git.js";
 import { gitAt } from "../forge/git-run.js";
 import type { Heartbeat } from "./lease.js";
 import { prFooter } from "./pr-body.js";
+import { sentPrBodyPath } from "./run-files.js";
 import type { StepResult, WorkerDeps } from "./types.js";
 import { runUsage } from "./usage.repo.js";
 
@@ -59,7 +61,7 @@ export async function publish(
   run: Run,
   incident: Incident,
   c: Prepared,
-  p: { git: GitOptions; mirror: string },
+  p: { git: GitOptions; mirror: string; runDir: string },
   signal: AbortSignal,
   lease: Pick<Heartbeat, "confirm">,
 ): Promise<StepResult> {
@@ -94,14 +96,11 @@ export async function publish(
   const runSeconds = usage?.startedAt
     ? (deps.clock.now().getTime() - usage.startedAt.getTime()) / 1000
     : undefined;
+  const body = `${c.body}\n${prFooter({ incident, runId: run.id, validation: c.validation, validationLog: c.validationLog, usage, runSeconds })}`;
+  // Kept for the run page: the body as sent, which the agent's pr-body.md is only the start of.
+  writeFileSync(sentPrBodyPath(p.runDir), `${c.title}\n\n${body}`, { mode: 0o600 });
   const pr = await deps.forge.createPr(
-    {
-      head: run.branch,
-      base: config.repo.branch,
-      title: c.title,
-      draft,
-      body: `${c.body}\n${prFooter({ incident, runId: run.id, validation: c.validation, validationLog: c.validationLog, usage, runSeconds })}`,
-    },
+    { head: run.branch, base: config.repo.branch, title: c.title, draft, body },
     { signal },
   );
   await removeWorktree(p.mirror, c.worktree, p.git);
