@@ -189,7 +189,7 @@ async function operator(
       }
       case "retry": {
         const r = await c.retry(needId(positionals));
-        io.stdout(`queued run ${r.runId}\n`);
+        io.stdout(`queued run ${r.runId}${r.replaces ? `; it replaces ${r.replaces}` : ""}\n`);
         return 0;
       }
       case "dismiss":

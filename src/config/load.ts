@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import type { z } from "zod";
+import { describeIssues, jsonSyntaxProblem } from "./problems.js";
 import { type ConfigFile, configSchema, type Source } from "./schema.js";
 
 /** Secret values read from their files. Never logged, never in API answers. */
@@ -33,21 +33,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** Formats zod issues as `path: message`, one per problem. */
-export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => {
-    const path = i.path.join(".");
-    if (i.code === "unrecognized_keys") {
-      return i.keys.map((k) => `${path ? `${path}.` : ""}${k}: unknown key`).join("; ");
-    }
-    return `${path || "(root)"}: ${i.message}`;
-  });
-}
-
 /** Parses a config object (already JSON-decoded); throws ConfigError naming every problem. */
 export function parseConfig(raw: unknown): ConfigFile {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, raw));
   return parsed.data;
 }
 
@@ -104,7 +93,7 @@ export function loadConfig(
     try {
       raw = JSON.parse(text);
     } catch (e) {
-      throw new ConfigError([`${file}: not valid JSON (${(e as Error).message})`]);
+      throw new ConfigError([jsonSyntaxProblem(file, text, e as Error)]);
     }
   }
   const parsed = parseConfig(raw);

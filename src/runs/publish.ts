@@ -36,6 +36,21 @@ export async function localBranchSha(
   }
 }
 
+/** `3 file(s) changed, ` when the agent's stats say, else nothing. */
+function changedText(c: Prepared): string {
+  return typeof c.stats.changedFiles === "number" ? `${c.stats.changedFiles} file(s) changed, ` : "";
+}
+
+/** Where a dry run's commit is, how to look at it, and what `retry` does to it. */
+export function dryRunMessage(run: Pick<Run, "branch" | "incident_id">, c: Prepared, mirror: string): string {
+  const files = changedText(c);
+  return (
+    `dry run (forge.type "none"): committed ${c.commitSha.slice(0, 12)} on ${run.branch} (${files}validation ${c.validation}); nothing pushed, no PR. ` +
+    `See it: git --git-dir ${mirror} show ${run.branch}. ` +
+    `\`homelab-healer retry ${run.incident_id}\` replaces this commit with a new run's`
+  );
+}
+
 /**
  * Push (force-with-lease, never onto a branch someone else committed to) and find-or-create the PR,
  * a draft when validation failed; then the worktree goes (the run's logs stay). With forge.type
@@ -63,11 +78,7 @@ export async function publish(
   if (deps.forge.type === "none") {
     return {
       kind: "finish",
-      finish: {
-        ...common,
-        outcome: "refused",
-        message: `dry run (forge.type "none"): commit ${c.commitSha.slice(0, 12)} kept on ${run.branch} in ${p.mirror}; nothing pushed`,
-      },
+      finish: { ...common, outcome: "committed", message: dryRunMessage(run, c, p.mirror) },
     };
   }
   await pushBranch(
@@ -93,7 +104,7 @@ export async function publish(
     { signal },
   );
   await removeWorktree(p.mirror, c.worktree, p.git);
-  const files = typeof c.stats.changedFiles === "number" ? `${c.stats.changedFiles} file(s) changed, ` : "";
+  const files = changedText(c);
   return {
     kind: "finish",
     finish: {

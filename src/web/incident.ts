@@ -1,6 +1,7 @@
 import { html } from "hono/html";
 import type { IncidentEvent, Run } from "../db/tables.js";
 import type { incidentDetail } from "../incidents/actions.js";
+import { outcomeLabel } from "../runs/outcome-label.js";
 import { duration, type Html, isRefusalKind, money, serviceLink, state, time } from "./format.js";
 import { csrfField, page } from "./layout.js";
 import type { Session } from "./session.js";
@@ -49,7 +50,7 @@ ${d.runs.map(
   (r) => html`<tr>
 <td class="lead"><a href="/runs/${r.id}">run ${r.id}</a> <span class="muted">${r.kind.replace(/_/g, " ")}</span></td>
 <td data-label="State">${state(r.state)}</td>
-<td data-label="Outcome">${state(r.outcome)}</td>
+<td data-label="Outcome">${state(r.outcome && outcomeLabel(r.outcome))}</td>
 <td data-label="Attempts">${r.attempt} of ${r.max_attempts}</td>
 <td data-label="Model">${r.model ?? "—"}</td>
 <td data-label="Tokens in/out">${Number(r.tokens_input)} / ${Number(r.tokens_output)}</td>

@@ -1,5 +1,6 @@
 import { html } from "hono/html";
 import type { Incident, IncidentEvent, Run } from "../db/tables.js";
+import { outcomeLabel } from "../runs/outcome-label.js";
 import type { RunRecord } from "../runs/run-files.js";
 import { duration, type Html, money, serviceLink, state, time } from "./format.js";
 import { timeline } from "./incident.js";
@@ -60,7 +61,7 @@ export function runPage(d: RunData): Html {
     refresh: r.state === "finished" ? 0 : 15,
     body: html`<h1>Run ${r.id} ${d.incident ? html`· <a href="/incidents/${d.incident.id}">#${d.incident.id} ${d.incident.title}</a>` : ""}</h1>
 <dl class="facts">
-<dt>State · outcome</dt><dd>${state(r.state)} ${state(r.outcome)}</dd>
+<dt>State · outcome</dt><dd>${state(r.state)} ${state(r.outcome && outcomeLabel(r.outcome))}</dd>
 <dt>Kind · attempts</dt><dd>${r.kind.replace(/_/g, " ")} · ${r.attempt} of ${r.max_attempts}</dd>
 <dt>Model</dt><dd>${r.model ?? "—"}</dd>
 <dt>Tokens</dt><dd>${Number(r.tokens_input)} in · ${Number(r.tokens_output)} out · ${Number(r.tokens_reasoning)} reasoning · ${Number(r.tokens_cache_read)} cache read</dd>

@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
+import { findOnPath } from "../../src/preflight/exec.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
 import { createHomelabRemote, type HomelabRemote } from "../support/git-remote.js";
@@ -145,8 +146,22 @@ describe("homelab-healer doctor", () => {
     const text = c.out();
     expect(text).toMatch(/^FAIL +forge +forge\.tokenFile: cannot read .*no-such-token \(ENOENT\)/m);
     expect(text).toMatch(/^FAIL +model +agent\.environmentFile: cannot read .*no-such-env \(ENOENT\)/m);
-    expect(text).toMatch(/^FAIL +agent +agent\.command no-such-agent not found on PATH/m);
+    expect(text).toMatch(/^FAIL +agent +agent\.command no-such-agent not found on PATH /m);
+    // The PATH is printed once, on its own line, not in every "not found" line.
+    expect(text.split(c.io.env.PATH).length - 1).toBe(1);
+    expect(text).toMatch(/^ok +PATH +/m);
     expect(text).toMatch(/^FAIL +repo +cannot reach repo\.url/m);
+  });
+
+  it("a config with a mistake names it and says where to mend it, not check-config", async () => {
+    const c = io();
+    const file = write("typo.json", { ...world, agent: { ...(world.agent as object), timeoutSecs: 5 } });
+    expect(await runCli("doctor", ["--config", file], c.io)).toBe(1);
+    expect(c.out()).toContain(
+      `FAIL config  agent.timeoutSecs: unknown key (did you mean agent.timeoutSeconds?) → edit ${file}`,
+    );
+    expect(c.out()).toContain(`\`homelab-healer doctor --config ${file}\` again`);
+    expect(c.out()).not.toContain("check-config");
   });
 
   it("as a program: an unreadable config is a FAIL line, never a stack trace", async () => {
@@ -167,10 +182,16 @@ describe("doctor on the embedded default (no config file)", () => {
   it("exits 0 with warnings: without repo.url no run needs the agent, the model or the sandbox yet; the agent is the bundled OpenCode", async () => {
     // The embedded default's state dir is ./.homelab-healer: run from a scratch dir.
     const dir = mkdtempSync(join("/var/tmp", "healer-doctor-embedded-"));
+    // A PATH with bubblewrap alone (where installed): doctor asks the agent's version inside the
+    // run's sandbox, and no `opencode` may be on it.
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    const bwrap = findOnPath("bwrap", process.env.PATH ?? "");
+    if (bwrap !== undefined) symlinkSync(bwrap, join(bin, "bwrap"));
     try {
       const r = await exec(process.execPath, ["--import", TSX, MAIN, "doctor"], {
         cwd: dir,
-        env: { PATH: "/nonexistent" },
+        env: { PATH: bin },
       }).catch((e: { code: number; stdout: string; stderr: string }) => e);
       const text = r.stdout;
       expect("code" in r ? r.code : 0, `${text}${r.stderr}`).toBe(0);
