@@ -9,6 +9,7 @@ export interface Secrets {
   token: string;
   sourceTokens: Partial<Record<Source, string>>;
   githubWebhookSecret?: string;
+  forgejoWebhookSecret?: string;
   forgeToken?: string;
   ntfyToken?: string;
   /** KEY=value pairs from agent.environmentFile: given to the agent only. */
@@ -118,6 +119,7 @@ export function secretFileKeys(file: ConfigFile): [string, string | undefined][]
       v.tokenFile,
     ]),
     ["auth.github.webhookSecretFile", file.auth.github.webhookSecretFile],
+    ["auth.forgejo.webhookSecretFile", file.auth.forgejo.webhookSecretFile],
     ["forge.tokenFile", file.forge.tokenFile],
     ["notify.ntfy.tokenFile", file.notify.ntfy?.tokenFile],
     ["repo.sshKeyFile", file.repo.sshKeyFile],
@@ -179,6 +181,8 @@ export function resolveConfig(
   };
   const webhook = optional("auth.github.webhookSecretFile");
   if (webhook !== undefined) secrets.githubWebhookSecret = webhook;
+  const forgejoHook = optional("auth.forgejo.webhookSecretFile");
+  if (forgejoHook !== undefined) secrets.forgejoWebhookSecret = forgejoHook;
   const forgeToken = optional("forge.tokenFile");
   if (forgeToken !== undefined) secrets.forgeToken = forgeToken;
   const ntfy = optional("notify.ntfy.tokenFile");

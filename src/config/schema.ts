@@ -6,6 +6,8 @@ const seconds = z.number().int().nonnegative();
 const positive = z.number().int().positive();
 /** A path to a file holding a secret; relative names are looked up in $CREDENTIALS_DIRECTORY. */
 const secretFile = z.string().min(1);
+/** `forge.apiUrl`'s default; a Forgejo/Gitea forge must name its own server. */
+const GITHUB_API_URL = "https://api.github.com";
 
 export const SOURCES = ["openobserve", "alertmanager", "grafana", "uptime-kuma", "gatus", "generic"] as const;
 export type Source = (typeof SOURCES)[number];
@@ -87,6 +89,7 @@ export const configSchema = z
         tokenFile: secretFile.optional(),
         sources: z.partialRecord(z.enum(SOURCES), z.object({ tokenFile: secretFile }).strict()).default({}),
         github: z.object({ webhookSecretFile: secretFile.optional() }).strict().prefault({}),
+        forgejo: z.object({ webhookSecretFile: secretFile.optional() }).strict().prefault({}),
       })
       .strict()
       .prefault({}),
@@ -106,10 +109,10 @@ export const configSchema = z
       .prefault({}),
     forge: z
       .object({
-        type: z.enum(["github", "none"]).default("github"),
+        type: z.enum(["github", "forgejo", "gitea", "none"]).default("github"),
         owner: z.string().min(1).optional(),
         repo: z.string().min(1).optional(),
-        apiUrl: z.url().default("https://api.github.com"),
+        apiUrl: z.url().default(GITHUB_API_URL),
         tokenFile: secretFile.optional(),
         labels: z.array(z.string().min(1)).default(["homelab-healer"]),
         draftOnValidationFailure: z.boolean().default(true),
@@ -182,16 +185,23 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.forge.type === "github" && c.repo.url !== undefined) {
+    if (c.forge.type !== "none" && c.repo.url !== undefined) {
       for (const key of ["owner", "repo", "tokenFile"] as const) {
         if (c.forge[key] === undefined) {
           ctx.addIssue({
             code: "custom",
             path: ["forge", key],
-            message: `required when forge.type is "github"`,
+            message: `required when forge.type is "${c.forge.type}"`,
           });
         }
       }
+    }
+    if ((c.forge.type === "forgejo" || c.forge.type === "gitea") && c.forge.apiUrl === GITHUB_API_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["forge", "apiUrl"],
+        message: `set it to your ${c.forge.type === "gitea" ? "Gitea" : "Forgejo"} server's base URL (e.g. https://git.example.org) when forge.type is "${c.forge.type}"`,
+      });
     }
   });
 
