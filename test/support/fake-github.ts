@@ -1,8 +1,9 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type FakeRequest, type Fault, type LoggedRequest, startFakeHttp } from "./fake-http.js";
 import { git } from "./git-remote.js";
+
+export type { Fault, LoggedRequest } from "./fake-http.js";
 
 /** A pull request as the fake keeps it (a subset of GitHub's shape, snake_case as on the wire). */
 export interface FakePull {
@@ -20,22 +21,6 @@ export interface FakePull {
   headSha: string;
   base: string;
   labels: string[];
-}
-
-/** One request the fake answered. */
-export interface LoggedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-  status: number;
-}
-
-/** An injected failure: the answer the next request gets instead of the real one. */
-export interface Fault {
-  status: number;
-  headers?: Record<string, string>;
-  body?: unknown;
 }
 
 /** Ready-made faults shaped like GitHub's. */
@@ -64,6 +49,7 @@ export const faults = {
 
 /** The fake GitHub: a real HTTP server on 127.0.0.1 with inspectable state. */
 export interface FakeGithub {
+  kind: "github";
   /** Base URL: what `forge.apiUrl` is set to. */
   url: string;
   token: string;
@@ -85,6 +71,8 @@ export interface FakeGithub {
   labels(n: number): string[];
   /** Stops the server. */
   stop(): Promise<void>;
+  /** The headers GitHub sends with a webhook body: event, `sha256=` HMAC (none when `secret` is null). */
+  webhookHeaders(event: string, body: string, secret: string | null): Record<string, string>;
 }
 
 export interface FakeGithubOptions {
@@ -112,13 +100,6 @@ export function forgeConfig(github: FakeGithub, tokenFile: string) {
 
 type Json = Record<string, unknown>;
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString("utf8");
-  return text === "" ? undefined : JSON.parse(text);
-}
-
 /** Starts the fake GitHub on 127.0.0.1, port 0. */
 export async function createFakeGithub(options: FakeGithubOptions = {}): Promise<FakeGithub> {
   const token = options.token ?? "test-forge-token";
@@ -127,8 +108,6 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
   const prs: FakePull[] = [];
   const comments: FakeGithub["comments"] = [];
   const deletedRefs: string[] = [];
-  const requests: LoggedRequest[] = [];
-  const pending: Fault[] = [];
   let commentId = 1000;
   let base = "";
 
@@ -177,7 +156,11 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
     Object.assign(pr, { state: "closed", closed_at: new Date().toISOString() });
   };
 
-  const route = async (method: string, path: string, query: Record<string, string>, body: unknown) => {
+  const route = async ({ method, path, query, body, headers }: FakeRequest) => {
+    const auth = headers.authorization ?? "";
+    if (auth !== `token ${token}` && auth !== `Bearer ${token}` && auth !== `bearer ${token}`) {
+      return { status: 401, body: { message: "Bad credentials" } };
+    }
     const prefix = `/repos/${owner}/${repo}`;
     if (!path.startsWith(prefix)) return notFound;
     const rest = path.slice(prefix.length);
@@ -295,6 +278,13 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
         };
       }
     }
+    if (rest.startsWith("/git/ref/heads/") && method === "GET") {
+      // GET /repos/{o}/{r}/git/ref/{ref}: the branch's head as GitHub reports it.
+      const branch = rest.slice("/git/ref/heads/".length);
+      const sha = deletedRefs.includes(branch) ? undefined : await headSha(branch);
+      if (sha === undefined) return notFound;
+      return { status: 200, body: { ref: `refs/heads/${branch}`, object: { sha, type: "commit" } } };
+    }
     if (rest.startsWith("/git/refs/heads/") && method === "DELETE") {
       const branch = rest.slice("/git/refs/heads/".length);
       const gone = { status: 422, body: { message: "Reference does not exist" } };
@@ -310,44 +300,21 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
     return notFound;
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    // Octokit encodes the slashes of a ref name: decode them as GitHub does.
-    const path = decodeURIComponent(url.pathname);
-    const query = Object.fromEntries(url.searchParams);
-    let body: unknown;
-    let answer: { status: number; body: unknown; headers?: Record<string, string> };
-    try {
-      body = await readBody(req);
-      const auth = req.headers.authorization ?? "";
-      const fault = pending.shift();
-      if (fault) answer = { status: fault.status, body: fault.body, headers: fault.headers ?? {} };
-      else if (auth !== `token ${token}` && auth !== `Bearer ${token}` && auth !== `bearer ${token}`) {
-        answer = { status: 401, body: { message: "Bad credentials" } };
-      } else answer = await route(req.method ?? "GET", path, query, body);
-    } catch (e) {
-      answer = { status: 400, body: { message: `Problems parsing JSON: ${String(e)}` } };
-    }
-    requests.push({ method: req.method ?? "GET", path, query, body, status: answer.status });
-    const headers: Record<string, string> = { ...(answer.headers ?? {}) };
-    if (answer.body !== undefined) headers["content-type"] = "application/json; charset=utf-8";
-    res.writeHead(answer.status, headers);
-    res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
-  };
-
-  const server = createServer((req, res) => {
-    void handle(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  const stop = () =>
-    new Promise<void>((resolve, reject) => {
-      server.closeAllConnections();
-      server.close((e) => (e ? reject(e) : resolve()));
-    });
+  const http = await startFakeHttp(route, (e) => ({
+    status: 400,
+    body: { message: `Problems parsing JSON: ${String(e)}` },
+  }));
+  base = http.url;
 
   const fake: FakeGithub = {
+    kind: "github",
+    webhookHeaders: (event, body, secret) => ({
+      "content-type": "application/json",
+      "x-github-event": event,
+      ...(secret === null
+        ? {}
+        : { "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}` }),
+    }),
     url: base,
     token,
     owner,
@@ -355,17 +322,13 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
     prs,
     comments,
     deletedRefs,
-    requests,
-    clearFaults: () => {
-      pending.length = 0;
-    },
-    failNext: (count, fault) => {
-      for (let i = 0; i < count; i++) pending.push(fault);
-    },
+    requests: http.requests,
+    clearFaults: http.clearFaults,
+    failNext: http.failNext,
     merge: (n) => mergePr(mustFind(n)),
     close: (n) => closePr(mustFind(n)),
     labels: (n) => find(n)?.labels ?? [],
-    stop,
+    stop: http.stop,
   };
   return fake;
 }
