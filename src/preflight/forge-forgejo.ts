@@ -61,6 +61,14 @@ export async function forgejoChecks(ctx: PreflightContext, token: string): Promi
       fail("forge", `cannot reach ${client.apiBase}: ${version}`, "check forge.apiUrl and the network"),
     ];
   }
+  const rejected = (a: ForgejoAnswer<unknown>) =>
+    fail(
+      "forge",
+      `the server rejected the token of forge.tokenFile (401 ${errorMessage(401, a.data)})`,
+      FORGEJO_TOKEN_FIX,
+    );
+  // A token the server does not know is refused on every route, /version included.
+  if (version.status === 401) return [rejected(version)];
   if (version.status !== 200) {
     return [
       fail(
@@ -76,12 +84,7 @@ export async function forgejoChecks(ctx: PreflightContext, token: string): Promi
   if (typeof r === "string") return [...results, warn("forge", `GET ${path}: ${r}`, "run doctor again")];
   const why = `${r.status} ${errorMessage(r.status, r.data)}`;
   const scopes = r.status === 403 ? missingScopes(errorMessage(403, r.data)) : undefined;
-  if (r.status === 401) {
-    return [
-      ...results,
-      fail("forge", `the server rejected the token of forge.tokenFile (${why})`, FORGEJO_TOKEN_FIX),
-    ];
-  }
+  if (r.status === 401) return [...results, rejected(r)];
   if (scopes) {
     return [
       ...results,
