@@ -96,7 +96,7 @@ describe("Forgejo/Gitea quirks", () => {
     const created = f.requests.filter((r) => r.method === "POST" && r.path.endsWith("/labels"));
     expect(created.map((r) => r.body)).toEqual([{ name: "homelab-healer", color: "#ededed" }]);
     const create = f.requests.find((r) => r.method === "POST" && r.path.endsWith("/pulls"));
-    expect((create?.body as { labels: number[] }).labels).toEqual([3, 2]);
+    expect(create?.body).toMatchObject({ labels: [3, 2] });
   });
 
   it("after the branch is deleted, head.ref reads refs/pull/N/head and the PR keeps its branch name", async () => {
