@@ -77,7 +77,7 @@ export async function startHealer(opts: HealerOptions = {}): Promise<Healer> {
     stateDir: opts.stateDir ?? join(dir, "state"),
     auth: { tokenFile: join(dir, "token") },
     repo: { url: remote.url, branch: "main" },
-    forge: fakeForgeConfig(github, join(dir, "forge-token")),
+    forge: fakeForgeConfig(github, join(dir, `${github.kind}-token`)),
     agent: {
       command: process.execPath,
       args: [SCRIPT_AGENT, opts.agentMode ?? "change"],
