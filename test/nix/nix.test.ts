@@ -104,6 +104,7 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
       "docs-example",
       "dry-run",
       "everything",
+      "forgejo",
       "minimal",
       "vm-tests",
     ]);
