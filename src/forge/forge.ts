@@ -37,23 +37,13 @@ export function createForge(
       `forge.owner, forge.repo and forge.tokenFile are needed for ${f.type}`,
     );
   }
-  if (f.type === "forgejo" || f.type === "gitea") {
-    return createForgejoForge({
-      type: f.type,
-      apiUrl: f.apiUrl,
-      token: secrets.forgeToken,
-      owner: f.owner,
-      repo: f.repo,
-      labels: f.labels,
-      ...options,
-    });
-  }
-  return createGithubForge({
+  const common = {
     apiUrl: f.apiUrl,
     token: secrets.forgeToken,
     owner: f.owner,
     repo: f.repo,
     labels: f.labels,
     ...options,
-  });
+  };
+  return f.type === "github" ? createGithubForge(common) : createForgejoForge({ ...common, type: f.type });
 }

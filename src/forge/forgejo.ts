@@ -1,4 +1,3 @@
-import type { Logger } from "pino";
 import { ForgeError } from "./errors.js";
 import { createForgejoClient, errorMessage, type ForgejoClient } from "./forgejo-http.js";
 import { createForgejoLabels } from "./forgejo-labels.js";
@@ -9,7 +8,7 @@ import {
   pullListSchema,
   pullSchema,
 } from "./forgejo-schemas.js";
-import type { RetryPolicy } from "./github.js";
+import type { GithubForgeOptions } from "./github.js";
 import type { Forge, PullRequest, PullRequestInput } from "./types.js";
 
 /*
@@ -27,16 +26,9 @@ export const PAGE_LIMIT = 50;
 /** A server that answers more pages than this is not paged further (5,000 open PRs). */
 const MAX_PAGES = 100;
 
-/** What `createForgejoForge` needs; the token is a secret and goes nowhere but the Authorization header. */
-export interface ForgejoForgeOptions {
+/** What `createForgejoForge` needs: GitHub's options and which of the two servers it is. */
+export interface ForgejoForgeOptions extends GithubForgeOptions {
   type: "forgejo" | "gitea";
-  apiUrl: string;
-  token: string;
-  owner: string;
-  repo: string;
-  labels: string[];
-  logger?: Logger;
-  retry?: RetryPolicy;
 }
 
 /** A title the server counts as WIP when `draft` is not reported (older servers); case-insensitive. */

@@ -1,18 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ForgeError } from "../../src/forge/errors.js";
 import { createForge, type Forge } from "../../src/forge/forge.js";
-import { createFakeForge, type FakeForge, FORGE_KINDS, forgeFaults } from "../support/forges.js";
+import {
+  createFakeForge,
+  FAST_RETRY,
+  type FakeForge,
+  FORGE_KINDS,
+  forgeFaults,
+  PR_INPUT,
+} from "../support/forges.js";
 
 // The forge contract (SPEC §8), run against the fake GitHub and the fake Forgejo alike.
 
-const FAST = { baseDelayMs: 1, paceWrites: false };
-const INPUT = {
-  head: "healer/incident-7",
-  base: "main",
-  title: "media-01: mount NFS before jellyfin",
-  body: "## What broke\njellyfin could not read /mnt/media",
-  draft: false,
-};
+const FAST = FAST_RETRY;
+const INPUT = PR_INPUT;
 
 describe.each(FORGE_KINDS)("%s forge", (kind) => {
   let fake: FakeForge;

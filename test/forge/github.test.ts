@@ -2,15 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createForge, type Forge, noneForge } from "../../src/forge/forge.js";
 import { createGithubForge } from "../../src/forge/github.js";
 import { createFakeGithub, type FakeGithub, faults } from "../support/fake-github.js";
+import { FAST_RETRY, PR_INPUT } from "../support/forges.js";
 
-const FAST = { baseDelayMs: 1, paceWrites: false };
-const INPUT = {
-  head: "healer/incident-7",
-  base: "main",
-  title: "media-01: mount NFS before jellyfin",
-  body: "## What broke\njellyfin could not read /mnt/media",
-  draft: false,
-};
+const FAST = FAST_RETRY;
+const INPUT = PR_INPUT;
 
 let fake: FakeGithub;
 let forge: Forge;

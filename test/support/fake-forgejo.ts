@@ -1,5 +1,4 @@
 import { createHash, createHmac } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import type { FakePull } from "./fake-github.js";
 import { type Answer, type FakeHttp, type FakeRequest, startFakeHttp } from "./fake-http.js";
 import { git } from "./git-remote.js";
@@ -52,12 +51,6 @@ export interface FakeForgejo extends FakeHttp {
   seedPr(head: string, title?: string): FakePull;
   /** The headers Forgejo sends with a webhook body (services/webhook/deliver.go). */
   webhookHeaders(event: string, body: string, secret: string | null): Record<string, string>;
-}
-
-/** `forge` config block pointing the service at the fake; writes the token to `tokenFile`. */
-export function forgejoConfig(fake: FakeForgejo, tokenFile: string) {
-  writeFileSync(tokenFile, `${fake.token}\n`);
-  return { type: "forgejo", owner: fake.owner, repo: fake.repo, apiUrl: fake.url, tokenFile };
 }
 
 type Json = Record<string, unknown>;

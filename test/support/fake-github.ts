@@ -1,6 +1,11 @@
 import { createHash, createHmac } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { type FakeRequest, type Fault, type LoggedRequest, startFakeHttp } from "./fake-http.js";
+import {
+  type FakeRequest,
+  type Fault,
+  fakeForgeBlock,
+  type LoggedRequest,
+  startFakeHttp,
+} from "./fake-http.js";
 import { git } from "./git-remote.js";
 
 export type { Fault, LoggedRequest } from "./fake-http.js";
@@ -94,8 +99,7 @@ export interface FakeGithubOptions {
  * (the service reads secrets from files).
  */
 export function forgeConfig(github: FakeGithub, tokenFile: string) {
-  writeFileSync(tokenFile, `${github.token}\n`);
-  return { type: "github", owner: github.owner, repo: github.repo, apiUrl: github.url, tokenFile };
+  return fakeForgeBlock(github, tokenFile);
 }
 
 type Json = Record<string, unknown>;

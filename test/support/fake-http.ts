@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -101,4 +102,13 @@ export async function startFakeHttp(
         server.close((e) => (e ? reject(e) : resolve()));
       }),
   };
+}
+
+/** The `forge` config block pointing the service at a fake forge; writes its token to `tokenFile`. */
+export function fakeForgeBlock(
+  fake: { kind: string; token: string; owner: string; repo: string; url: string },
+  tokenFile: string,
+) {
+  writeFileSync(tokenFile, `${fake.token}\n`);
+  return { type: fake.kind, owner: fake.owner, repo: fake.repo, apiUrl: fake.url, tokenFile };
 }

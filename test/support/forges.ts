@@ -1,6 +1,6 @@
-import { createFakeForgejo, type FakeForgejo, forgejoConfig } from "./fake-forgejo.js";
-import { createFakeGithub, type FakeGithub, forgeConfig } from "./fake-github.js";
-import type { Fault } from "./fake-http.js";
+import { createFakeForgejo, type FakeForgejo } from "./fake-forgejo.js";
+import { createFakeGithub, type FakeGithub } from "./fake-github.js";
+import { type Fault, fakeForgeBlock } from "./fake-http.js";
 
 /** The forges the shared forge, lifecycle and e2e tests run against. */
 export const FORGE_KINDS = ["github", "forgejo"] as const;
@@ -15,9 +15,18 @@ export function createFakeForge(kind: ForgeKind, opts: { bareRepo?: string } = {
 }
 
 /** The `forge` config block for the fake (its token written to `tokenFile`). */
-export function fakeForgeConfig(fake: FakeForge, tokenFile: string) {
-  return fake.kind === "github" ? forgeConfig(fake, tokenFile) : forgejoConfig(fake, tokenFile);
-}
+export const fakeForgeConfig: (fake: FakeForge, tokenFile: string) => ReturnType<typeof fakeForgeBlock> =
+  fakeForgeBlock;
+
+/** A PR as a run asks for it, and a retry policy that does not wait: for the forge tests. */
+export const PR_INPUT = {
+  head: "healer/incident-7",
+  base: "main",
+  title: "media-01: mount NFS before jellyfin",
+  body: "## What broke\njellyfin could not read /mnt/media",
+  draft: false,
+};
+export const FAST_RETRY = { baseDelayMs: 1, paceWrites: false };
 
 /** Faults each forge answers in its own words (a 500; a 429 with Retry-After). */
 export const forgeFaults = {
