@@ -1,5 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
-import type { FakePull } from "./fake-github.js";
+import { type FakePull, openFakePull, settleFakePull } from "./fake-github.js";
 import { type Answer, type FakeHttp, type FakeRequest, startFakeHttp } from "./fake-http.js";
 import { git } from "./git-remote.js";
 
@@ -147,21 +147,16 @@ export async function createFakeForgejo(options: FakeForgejoOptions = {}): Promi
   };
   const newPr = (head: string, title: string, b: Json, sha: string): FakePull => {
     const number = prs.length + 1;
-    const pr: FakePull = {
+    const pr = openFakePull({
       number,
       html_url: `https://forgejo.example/${owner}/${repo}/pulls/${number}`,
       title,
       body: String(b.body ?? ""),
       draft: isWip(title),
-      state: "open",
-      merged: false,
-      merged_at: null,
-      closed_at: null,
       head,
       headSha: sha,
       base: String(b.base ?? "main"),
-      labels: [],
-    };
+    });
     prs.push(pr);
     return pr;
   };
@@ -296,13 +291,10 @@ export async function createFakeForgejo(options: FakeForgejoOptions = {}): Promi
   };
 
   const mergePr = (pr: FakePull) => {
-    const now = new Date().toISOString();
-    Object.assign(pr, { state: "closed", merged: true, merged_at: now, closed_at: now });
+    settleFakePull(pr, true);
     mergeSha.set(pr.number, createHash("sha1").update(`merge-${pr.number}`).digest("hex"));
   };
-  const closePr = (pr: FakePull) => {
-    Object.assign(pr, { state: "closed", closed_at: new Date().toISOString() });
-  };
+  const closePr = (pr: FakePull) => settleFakePull(pr, false);
 
   const http = await startFakeHttp(route, (e) => ({ status: 400, body: { message: String(e) } }));
   base = http.url;

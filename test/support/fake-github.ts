@@ -28,6 +28,19 @@ export interface FakePull {
   labels: string[];
 }
 
+/** A new open PR as both fakes keep it. */
+export function openFakePull(
+  f: Pick<FakePull, "number" | "html_url" | "title" | "body" | "draft" | "head" | "headSha" | "base">,
+): FakePull {
+  return { ...f, state: "open", merged: false, merged_at: null, closed_at: null, labels: [] };
+}
+
+/** Marks a fake PR merged (closed + merged, as both forges report it) or closed unmerged. */
+export function settleFakePull(pr: FakePull, merged: boolean): void {
+  const now = new Date().toISOString();
+  Object.assign(pr, { state: "closed", closed_at: now }, merged ? { merged: true, merged_at: now } : {});
+}
+
 /** Ready-made faults shaped like GitHub's. */
 export const faults = {
   serverError: (): Fault => ({ status: 500, body: { message: "Server Error" } }),
@@ -152,13 +165,8 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
   };
   const notFound = { status: 404, body: { message: "Not Found" } };
   const invalid = (error: Json) => ({ status: 422, body: { message: "Validation Failed", errors: [error] } });
-  const mergePr = (pr: FakePull) => {
-    const now = new Date().toISOString();
-    Object.assign(pr, { state: "closed", merged: true, merged_at: now, closed_at: now });
-  };
-  const closePr = (pr: FakePull) => {
-    Object.assign(pr, { state: "closed", closed_at: new Date().toISOString() });
-  };
+  const mergePr = (pr: FakePull) => settleFakePull(pr, true);
+  const closePr = (pr: FakePull) => settleFakePull(pr, false);
 
   const route = async ({ method, path, query, body, headers }: FakeRequest) => {
     const auth = headers.authorization ?? "";
@@ -219,21 +227,16 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
         return invalid({ resource: "PullRequest", field: "head", code: "invalid" });
       }
       const number = prs.length + 1;
-      const pr: FakePull = {
+      const pr = openFakePull({
         number,
         html_url: `https://github.example/${owner}/${repo}/pull/${number}`,
         title: String(b.title ?? ""),
         body: String(b.body ?? ""),
         draft: b.draft === true,
-        state: "open",
-        merged: false,
-        merged_at: null,
-        closed_at: null,
         head,
         headSha: sha,
         base: String(b.base ?? "main"),
-        labels: [],
-      };
+      });
       prs.push(pr);
       return { status: 201, body: pullJson(pr) };
     }
