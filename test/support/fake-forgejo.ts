@@ -1,5 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
-import { type FakePull, openFakePull, settleFakePull } from "./fake-github.js";
+import { type FakeGithub, type FakePull, openFakePull, settleFakePull } from "./fake-github.js";
 import { type Answer, type FakeHttp, type FakeRequest, startFakeHttp } from "./fake-http.js";
 import { git } from "./git-remote.js";
 
@@ -33,24 +33,28 @@ export interface FakeForgejoOptions {
   flavour?: "forgejo" | "gitea";
 }
 
-/** The fake Forgejo: the same inspection surface as FakeGithub, plus its own knobs. */
-export interface FakeForgejo extends FakeHttp {
+/** The fake Forgejo: the same inspection surface as FakeGithub (its webhook headers are Forgejo's:
+ * services/webhook/deliver.go), plus its own knobs. */
+export interface FakeForgejo
+  extends FakeHttp,
+    Pick<
+      FakeGithub,
+      | "token"
+      | "owner"
+      | "repo"
+      | "prs"
+      | "comments"
+      | "deletedRefs"
+      | "merge"
+      | "close"
+      | "labels"
+      | "webhookHeaders"
+    > {
   kind: "forgejo";
-  token: string;
-  owner: string;
-  repo: string;
-  prs: FakePull[];
-  comments: { issue: number; id: number; body: string }[];
-  deletedRefs: string[];
   /** Repository labels by id (`POST /pulls` takes ids). */
   labelIds: Map<number, string>;
-  merge(n: number): void;
-  close(n: number): void;
-  labels(n: number): string[];
   /** Opens a PR directly (another user's, or a filler for paging tests). */
   seedPr(head: string, title?: string): FakePull;
-  /** The headers Forgejo sends with a webhook body (services/webhook/deliver.go). */
-  webhookHeaders(event: string, body: string, secret: string | null): Record<string, string>;
 }
 
 type Json = Record<string, unknown>;
