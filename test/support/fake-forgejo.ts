@@ -1,5 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
-import { type FakeGithub, type FakePull, openFakePull, settleFakePull } from "./fake-github.js";
+import { type FakeGithub, type FakePull, fakeHeadSha, openFakePull, settleFakePull } from "./fake-github.js";
 import { type Answer, type FakeHttp, type FakeRequest, startFakeHttp } from "./fake-http.js";
 import { git } from "./git-remote.js";
 
@@ -80,18 +80,7 @@ export async function createFakeForgejo(options: FakeForgejoOptions = {}): Promi
   // models/issues/pull.go IsWorkInProgress: a case-insensitive title prefix from the configured list.
   const isWip = (title: string) => wip.some((p) => title.toUpperCase().startsWith(p.toUpperCase()));
 
-  const headSha = async (branch: string): Promise<string | undefined> => {
-    if (options.bareRepo === undefined) {
-      return deletedRefs.includes(branch) ? undefined : createHash("sha1").update(branch).digest("hex");
-    }
-    try {
-      return (
-        await git(options.bareRepo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])
-      ).trim();
-    } catch {
-      return undefined;
-    }
-  };
+  const headSha = (branch: string) => fakeHeadSha(options.bareRepo, branch, deletedRefs);
 
   // services/convert/pull.go ToAPIPullRequest: head.label is the branch; head.ref is
   // refs/pull/N/head unless the branch still exists; merged/merged_at/merge_commit_sha once merged.

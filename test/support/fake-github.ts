@@ -41,6 +41,25 @@ export function settleFakePull(pr: FakePull, merged: boolean): void {
   Object.assign(pr, { state: "closed", closed_at: now }, merged ? { merged: true, merged_at: now } : {});
 }
 
+/**
+ * A branch's head as a fake forge reports it: from the bare repo when there is one, else made up
+ * from the name (undefined once in `deleted`).
+ */
+export async function fakeHeadSha(
+  bareRepo: string | undefined,
+  branch: string,
+  deleted: string[],
+): Promise<string | undefined> {
+  if (bareRepo === undefined) {
+    return deleted.includes(branch) ? undefined : createHash("sha1").update(branch).digest("hex");
+  }
+  try {
+    return (await git(bareRepo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])).trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Ready-made faults shaped like GitHub's. */
 export const faults = {
   serverError: (): Fault => ({ status: 500, body: { message: "Server Error" } }),
@@ -128,16 +147,7 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
   let commentId = 1000;
   let base = "";
 
-  const headSha = async (branch: string): Promise<string | undefined> => {
-    if (options.bareRepo === undefined) return createHash("sha1").update(branch).digest("hex");
-    try {
-      return (
-        await git(options.bareRepo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])
-      ).trim();
-    } catch {
-      return undefined;
-    }
-  };
+  const headSha = (branch: string) => fakeHeadSha(options.bareRepo, branch, []);
 
   const pullJson = (p: FakePull): Json => ({
     id: p.number * 7,
