@@ -5,8 +5,9 @@ import { prHookRouter, validHexHmac } from "./pr-hook.js";
 /**
  * `POST /hooks/forgejo` (Forgejo and Gitea): the signature is the bare hex HMAC-SHA256 of the raw
  * body (no `sha256=` prefix) in `X-Forgejo-Signature`, or `X-Gitea-Signature` from Gitea and from
- * Forgejo's compatibility headers (services/webhook/deliver.go). The body is pretty-printed JSON, so
- * the raw bytes are hashed, never a re-serialisation. A merge is `action: "closed"` with
+ * Forgejo's compatibility headers (Forgejo services/webhook/shared/payloader.go AddDefaultHeaders;
+ * Gitea services/webhook/deliver.go). The body is pretty-printed JSON (MarshalIndent there), so the
+ * raw bytes are hashed, never a re-serialisation. A merge is `action: "closed"` with
  * `pull_request.merged: true`; the branch is `head.label` (`head.ref` may already read
  * `refs/pull/N/head` when the branch is gone).
  */

@@ -129,6 +129,8 @@ export async function forgejoChecks(ctx: PreflightContext, token: string): Promi
     else if (a.status === 403)
       problems.push(`POST ${probe} refused (403 ${message}): the user may not ${what}`);
     else if (a.status === 401) problems.push(`POST ${probe} answered 401 ${message}`);
+    else if (a.status === 423)
+      problems.push(`${full} is archived (423 ${message}): nothing can be pushed to it`);
   }
   if (lacking.length > 0) {
     results.push(fail("forge", `the token lacks the scope ${lacking.join(" and ")}`, FORGEJO_TOKEN_FIX));

@@ -235,6 +235,11 @@ describe("the forge check against the fake Forgejo", () => {
     expect(r!.found).toContain("can read homelab/nixos-config but not push to it (permissions: pull)");
   });
 
+  it("fails for an archived repository", async () => {
+    const { results } = await check({ archived: true });
+    expect(results.find((x) => x.name === "forge")!.found).toContain("homelab/nixos-config is archived (423");
+  });
+
   it("fails when the server rejects the token, without printing it", async () => {
     const { results } = await check({}, "forgejo-rejected-token-value");
     const r = results.find((x) => x.name === "forge");

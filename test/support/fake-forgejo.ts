@@ -25,6 +25,8 @@ export interface FakeForgejoOptions {
   wipPrefixes?: string[];
   /** Labels the repository already has. */
   repoLabels?: string[];
+  /** An archived repository: writes answer 423 (routers/api/v1/api.go mustNotBeArchived). */
+  archived?: boolean;
   /** What `GET /repos/{o}/{r}` reports as the user's role. */
   permissions?: { admin: boolean; push: boolean; pull: boolean };
   /** Whether the pull JSON carries `draft` (newer servers); default true. */
@@ -33,8 +35,8 @@ export interface FakeForgejoOptions {
   flavour?: "forgejo" | "gitea";
 }
 
-/** The fake Forgejo: the same inspection surface as FakeGithub (its webhook headers are Forgejo's:
- * services/webhook/deliver.go), plus its own knobs. */
+/** The fake Forgejo: the same inspection surface as FakeGithub (its webhook headers are Forgejo's),
+ * plus its own knobs. */
 export interface FakeForgejo
   extends FakeHttp,
     Pick<
@@ -195,6 +197,7 @@ export async function createFakeForgejo(options: FakeForgejoOptions = {}): Promi
       return page(await Promise.all(list.map(pullJson)), query);
     }
     if (rest === "/pulls" && method === "POST") {
+      if (options.archived) return { status: 423, body: { message: "repo is archived" } };
       // routers/api/v1/repo/pull.go CreatePullRequest.
       if (typeof b.head !== "string" || b.head === "") return invalid("Head");
       if (typeof b.base !== "string" || b.base === "") return invalid("Base");
@@ -306,7 +309,9 @@ export async function createFakeForgejo(options: FakeForgejoOptions = {}): Promi
     labels: (n) => find(n)?.labels ?? [],
     seedPr: (head, title = `other ${head}`) => newPr(head, title, { base: "main" }, "f".repeat(40)),
     webhookHeaders: (event, body, secret) => {
-      // services/webhook/deliver.go: the bare hex HMAC-SHA256 of the payload, event in X-*-Event.
+      // Forgejo services/webhook/shared/payloader.go (saschazepter/forgejo mirror) AddDefaultHeaders:
+      // the bare hex HMAC-SHA256 of the body in X-Forgejo-Signature and X-Gitea-Signature; Gitea's
+      // services/webhook/deliver.go sends the X-Gitea-* ones only.
       const sig = secret === null ? undefined : createHmac("sha256", secret).update(body).digest("hex");
       const flavour = options.flavour ?? "forgejo";
       const h: Record<string, string> = { "content-type": "application/json" };
