@@ -52,6 +52,8 @@ let
     tokenFile = "token";
     githubTokenFile = "github-token";
     githubWebhookSecretFile = "github-webhook-secret";
+    forgejoTokenFile = "forgejo-token";
+    forgejoWebhookSecretFile = "forgejo-webhook-secret";
     sshKeyFile = "ssh-key";
     ntfyTokenFile = "ntfy-token";
     viewerTokenFile = "viewer-token";
@@ -190,6 +192,14 @@ in
         example = "github-webhook-secret";
         text = "Enables `POST /hooks/github`, signed with this secret (`auth.github.webhookSecretFile`).";
       };
+      forgejoTokenFile = secretOption {
+        example = "forgejo-token";
+        text = "Forgejo/Gitea access token (scopes write:repository and write:issue) that opens pull requests (`forge.tokenFile` when `forge.type` is `forgejo` or `gitea`).";
+      };
+      forgejoWebhookSecretFile = secretOption {
+        example = "forgejo-webhook-secret";
+        text = "Enables `POST /hooks/forgejo` (Forgejo and Gitea), signed with this secret (`auth.forgejo.webhookSecretFile`).";
+      };
       sshKeyFile = secretOption {
         example = "deploy-key";
         text = "SSH deploy key used to push to `repo.url` (`repo.sshKeyFile`).";
@@ -275,6 +285,16 @@ in
         '';
       }
       {
+        assertion =
+          lib.elem cfg.settings.forge.type [ "forgejo" "gitea" ] && cfg.settings.repo.url != null
+          -> cfg.secrets.forgejoTokenFile != null;
+        message = "services.homelabHealer: forge.type = \"${cfg.settings.forge.type}\" with a repo.url needs secrets.forgejoTokenFile.";
+      }
+      {
+        assertion = cfg.secrets.githubTokenFile == null || cfg.secrets.forgejoTokenFile == null;
+        message = "services.homelabHealer: set secrets.githubTokenFile or secrets.forgejoTokenFile, not both (one forge.tokenFile).";
+      }
+      {
         assertion = sandboxed -> config.security.allowUserNamespaces;
         message = ''
           services.homelabHealer: the agent's bubblewrap sandbox needs unprivileged user namespaces
@@ -303,7 +323,12 @@ in
       auth.tokenFile = credentialFor "tokenFile";
       auth.github.webhookSecretFile = credentialFor "githubWebhookSecretFile";
       auth.viewerTokenFile = credentialFor "viewerTokenFile";
-      forge.tokenFile = credentialFor "githubTokenFile";
+      auth.forgejo.webhookSecretFile = credentialFor "forgejoWebhookSecretFile";
+      forge.tokenFile =
+        if cfg.secrets.forgejoTokenFile != null then
+          credentialFor "forgejoTokenFile"
+        else
+          credentialFor "githubTokenFile";
       repo.sshKeyFile = credentialFor "sshKeyFile";
       notify = mkIf (cfg.secrets.ntfyTokenFile != null) { ntfy.tokenFile = credentialNames.ntfyTokenFile; };
       agent.command = lib.mkDefault (

@@ -19,6 +19,8 @@ export interface AppDeps extends IncidentDeps {
   metrics: Metrics;
   /** Extra routers mounted by later parts (GitHub webhook), and the cleanup pass for `POST /api/cleanup`. */
   githubHook?: Hono;
+  /** `POST /hooks/forgejo` (Forgejo and Gitea), signed like githubHook, so also before the bearer auth. */
+  forgejoHook?: Hono;
   cleanup?: () => Promise<unknown>;
   /** Ingests in flight: shutdown waits for them before closing the database. */
   inflight?: Inflight;
@@ -46,6 +48,7 @@ export function createApp(deps: AppDeps): Hono {
     c.text(await deps.metrics.render(deps.db), 200, { "content-type": "text/plain; version=0.0.4" }),
   );
   if (deps.githubHook) app.route("/hooks/github", deps.githubHook);
+  if (deps.forgejoHook) app.route("/hooks/forgejo", deps.forgejoHook);
   app.use("/hooks/*", bearerAuth(tokenFor));
   app.route("/hooks", hooksRouter(deps, deps.metrics, deps.inflight));
   app.use(

@@ -102,6 +102,7 @@ export async function run(opts: RunOptions): Promise<void> {
     secrets,
     metrics: new Metrics(preflight),
     githubHook: lifecycle.githubHook,
+    forgejoHook: lifecycle.forgejoHook,
     cleanup: () => lifecycle.cleanup(),
   });
   const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port });

@@ -20,6 +20,17 @@ let
       settings.forge.repo = "homelab";
     })
   ];
+  forgejoWithoutToken = h.evalHealer [
+    (h.healer {
+      settings.repo.url = "ssh://forgejo@git.home.arpa/me/homelab.git";
+      settings.forge = {
+        type = "forgejo";
+        owner = "me";
+        repo = "homelab";
+        apiUrl = "https://git.home.arpa";
+      };
+    })
+  ];
   closedFirewall = h.evalHealer [ (h.healer { openFirewall = true; }) ];
   bothKindsOfUser = h.evalHealer [
     (h.healer { secrets.tokenFile = "/run/secrets/healer/token"; })
@@ -107,6 +118,9 @@ in
   (expect "GitHub with a repo but no token is refused" (mentions "needs secrets.githubTokenFile" (
     h.failedAssertions githubWithoutToken
   )) (h.failedAssertions githubWithoutToken))
+  (expect "Forgejo with a repo but no token is refused" (mentions "needs secrets.forgejoTokenFile" (
+    h.failedAssertions forgejoWithoutToken
+  )) (h.failedAssertions forgejoWithoutToken))
   (expect "NixOS's own user assertion holds for the module's user, and fails when it is made a normal user too" (
     h.failedAssertions (h.evalHealer [ (h.healer { secrets.tokenFile = "/run/secrets/healer/token"; }) ]) == [ ]
     && mentions "Exactly one of users.users.homelab-healer.isSystemUser and users.users.homelab-healer.isNormalUser must be set" (

@@ -81,7 +81,7 @@ in
   port-out-of-range = refuse "`services.homelabHealer.settings.listen.port' is not of type `16 bit unsigned integer" [
     (h.healer { settings.listen.port = 70000; })
   ];
-  unknown-forge-type = refuse "`services.homelabHealer.settings.forge.type' is not of type `one of \"github\", \"none\"'" [
+  unknown-forge-type = refuse "`services.homelabHealer.settings.forge.type' is not of type `one of \"github\", \"forgejo\", \"gitea\", \"none\"'" [
     (h.healer { settings.forge.type = "gitlab"; })
   ];
   secret-as-path-literal = refuse "absolute path to a file outside the Nix store, given as a string" [

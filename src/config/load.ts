@@ -9,6 +9,7 @@ export interface Secrets {
   token: string;
   sourceTokens: Partial<Record<Source, string>>;
   githubWebhookSecret?: string;
+  forgejoWebhookSecret?: string;
   forgeToken?: string;
   ntfyToken?: string;
   /** auth.viewerTokenFile: signs in to the web page read-only. */
@@ -110,6 +111,7 @@ export function secretFileKeys(file: ConfigFile): [string, string | undefined][]
     ]),
     ["auth.github.webhookSecretFile", file.auth.github.webhookSecretFile],
     ["auth.viewerTokenFile", file.auth.viewerTokenFile],
+    ["auth.forgejo.webhookSecretFile", file.auth.forgejo.webhookSecretFile],
     ["forge.tokenFile", file.forge.tokenFile],
     ["notify.ntfy.tokenFile", file.notify.ntfy?.tokenFile],
     ["repo.sshKeyFile", file.repo.sshKeyFile],
@@ -176,6 +178,8 @@ export function resolveConfig(
   if (viewer !== undefined && viewer === secrets.token)
     problems.push("auth.viewerTokenFile: holds the same token as auth.tokenFile; a viewer token must differ");
   else if (viewer !== undefined) secrets.viewerToken = viewer;
+  const forgejoHook = optional("auth.forgejo.webhookSecretFile");
+  if (forgejoHook !== undefined) secrets.forgejoWebhookSecret = forgejoHook;
   const forgeToken = optional("forge.tokenFile");
   if (forgeToken !== undefined) secrets.forgeToken = forgeToken;
   const ntfy = optional("notify.ntfy.tokenFile");

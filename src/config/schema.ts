@@ -6,6 +6,8 @@ const seconds = z.number().int().nonnegative();
 const positive = z.number().int().positive();
 /** A path to a file holding a secret; relative names are looked up in $CREDENTIALS_DIRECTORY. */
 const secretFile = z.string().min(1);
+/** `forge.apiUrl`'s default; a Forgejo/Gitea forge must name its own server. */
+const GITHUB_API_URL = "https://api.github.com";
 
 export const SOURCES = ["openobserve", "alertmanager", "grafana", "uptime-kuma", "gatus", "generic"] as const;
 export type Source = (typeof SOURCES)[number];
@@ -123,6 +125,16 @@ export const configSchema = z
         viewerTokenFile: secretFile
           .optional()
           .describe("a read-only token for the web page: a viewer sees everything and can do nothing"),
+        forgejo: z
+          .object({
+            webhookSecretFile: secretFile
+              .optional()
+              .describe(
+                "enables `POST /hooks/forgejo` (hex HMAC-SHA256 in `X-Forgejo-Signature` or `X-Gitea-Signature`): PR merged/closed at once",
+              ),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -164,26 +176,30 @@ export const configSchema = z
     forge: z
       .object({
         type: z
-          .enum(["github", "none"])
+          .enum(["github", "forgejo", "gitea", "none"])
           .default("github")
           .describe(
-            "`none`: a dry run: the change is committed on `healer/incident-<id>` in `stateDir/mirror.git`, nothing is pushed, no PR",
+            "`github`, `forgejo` or `gitea`: pushes and opens PRs there; `none`: a dry run: the change is committed on `healer/incident-<id>` in `stateDir/mirror.git`, nothing is pushed, no PR",
           ),
         owner: z
           .string()
           .min(1)
           .optional()
           .describe(
-            'owner (user or organisation) of the repo on the forge; `owner`, `repo`, `tokenFile` are required with `type` `"github"` and a `repo.url`',
+            "owner (user or organisation) of the repo on the forge; `owner`, `repo`, `tokenFile` are required with a forge `type` and a `repo.url`",
           ),
         repo: z.string().min(1).optional().describe("the repo's name on the forge"),
         apiUrl: z
           .url()
-          .default("https://api.github.com")
-          .describe("the forge's API (GitHub Enterprise, a test server)"),
+          .default(GITHUB_API_URL)
+          .describe(
+            "the forge's API: GitHub's (GitHub Enterprise, a test server), or for Forgejo/Gitea the server's base URL (`/api/v1` is added)",
+          ),
         tokenFile: secretFile
           .optional()
-          .describe("forge token: contents and pull requests (read/write) on the one repo"),
+          .describe(
+            "forge token: GitHub: contents and pull requests (read/write) on the one repo; Forgejo/Gitea: scopes `write:repository` and `write:issue`",
+          ),
         labels: z.array(z.string().min(1)).default(["homelab-healer"]).describe("labels put on every PR"),
         draftOnValidationFailure: z
           .boolean()
@@ -351,16 +367,23 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.forge.type === "github" && c.repo.url !== undefined) {
+    if (c.forge.type !== "none" && c.repo.url !== undefined) {
       for (const key of ["owner", "repo", "tokenFile"] as const) {
         if (c.forge[key] === undefined) {
           ctx.addIssue({
             code: "custom",
             path: ["forge", key],
-            message: `required when forge.type is "github"`,
+            message: `required when forge.type is "${c.forge.type}"`,
           });
         }
       }
+    }
+    if ((c.forge.type === "forgejo" || c.forge.type === "gitea") && c.forge.apiUrl === GITHUB_API_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["forge", "apiUrl"],
+        message: `set it to your ${c.forge.type === "gitea" ? "Gitea" : "Forgejo"} server's base URL (e.g. https://git.example.org) when forge.type is "${c.forge.type}"`,
+      });
     }
   });
 

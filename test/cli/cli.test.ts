@@ -57,6 +57,15 @@ describe("check-config", () => {
     expect(await runCli("check-config", ["--config", fixed], d.io)).toBe(1);
     for (const k of ["forge.owner", "forge.repo", "forge.tokenFile"])
       expect(d.err()).toContain(`${k}: required when forge.type is "github"`);
+    // A Forgejo forge must name its server: the GitHub default would be wrong.
+    const forgejo = write("bad3.json", {
+      auth: { tokenFile: join(dir, "token"), forgejo: { webhookSecretFile: "forgejo-hook" } },
+      repo: { url: "git@example:me/homelab.git" },
+      forge: { type: "forgejo", owner: "me", repo: "homelab", tokenFile: join(dir, "token") },
+    });
+    const e = io();
+    expect(await runCli("check-config", ["--config", forgejo], e.io)).toBe(1);
+    expect(e.err()).toContain("forge.apiUrl: set it to your Forgejo server's base URL");
   });
 
   it("prints the config with secrets redacted; relative *File names resolve in $CREDENTIALS_DIRECTORY", async () => {

@@ -26,7 +26,7 @@ describe("config problems in the config file's words", () => {
       'listen.port: expected a number, got the string "80"',
     ]);
     expect(problems({ forge: { type: "gitlab" } })).toEqual([
-      'forge.type: expected one of "github", "none", got the string "gitlab"',
+      'forge.type: expected one of "github", "forgejo", "gitea", "none", got the string "gitlab"',
     ]);
   });
 

@@ -113,6 +113,7 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
       "docs-example",
       "dry-run",
       "everything",
+      "forgejo",
       "minimal",
       "vm-tests",
     ]);
