@@ -62,11 +62,16 @@ async function initBare(path: string, opts: GitOptions): Promise<void> {
   }
 }
 
-const LOCKED = /could not lock|cannot lock ref|unable to create '[^']*\.lock'|\.lock': file exists/i;
+// The last alternative: `git worktree add` reads every registered worktree's files (to refuse a
+// branch checked out twice) and dies on one that another worker's `worktree add` has registered but
+// not yet written (seen under load: "failed to read worktrees/c2/commondir: Success").
+const LOCKED =
+  /could not lock|cannot lock ref|unable to create '[^']*\.lock'|\.lock': file exists|failed to read worktrees\/[^/\s]+\/(commondir|gitdir)/i;
 
 /**
- * Retries a step that lost a race for one of git's lock files: runs of several workers share the
- * mirror, and a fetch or config write of one makes the other's fail fast instead of waiting.
+ * Retries a step that lost a race for one of git's lock files, or for a half-registered worktree:
+ * runs of several workers share the mirror, and a fetch, config write or worktree add of one makes
+ * the other's fail fast instead of waiting.
  */
 async function withLockRetry<T>(opts: GitOptions, fn: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -94,8 +99,8 @@ export interface WorktreeInfo {
 
 /** Lists the worktrees registered in the mirror. */
 export async function listWorktrees(mirror: string, opts: GitOptions = {}): Promise<WorktreeInfo[]> {
-  const out = await step("list worktrees", opts, () =>
-    gitAt(mirror, opts).raw(["worktree", "list", "--porcelain"]),
+  const out = await withLockRetry(opts, () =>
+    step("list worktrees", opts, () => gitAt(mirror, opts).raw(["worktree", "list", "--porcelain"])),
   );
   const result: WorktreeInfo[] = [];
   for (const block of out.split("\n\n")) {
@@ -150,7 +155,7 @@ export async function createWorktree(
       git.raw(["rev-parse", "--verify", `${spec.base}^{commit}`]),
     )
   ).trim();
-  await step("prune worktrees", opts, () => git.raw(["worktree", "prune"]));
+  await withLockRetry(opts, () => step("prune worktrees", opts, () => git.raw(["worktree", "prune"])));
   const existing = await listWorktrees(mirror, opts);
   for (const w of existing) {
     // A branch can be checked out in one worktree only: an earlier attempt elsewhere gives way.
@@ -170,8 +175,10 @@ export async function createWorktree(
   } else {
     if (existsSync(path)) rmSync(path, { recursive: true, force: true });
     mkdirSync(dirname(path), { recursive: true });
-    await step("add worktree", opts, () =>
-      git.raw(["worktree", "add", "--force", "--quiet", "--no-track", "-B", spec.branch, path, baseSha]),
+    await withLockRetry(opts, () =>
+      step("add worktree", opts, () =>
+        git.raw(["worktree", "add", "--force", "--quiet", "--no-track", "-B", spec.branch, path, baseSha]),
+      ),
     );
   }
   return { path, branch: spec.branch, baseSha };
