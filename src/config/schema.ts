@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { parseHostPattern } from "../agent/egress/allowlist.js";
-import { DEFAULT_INSPECT_COMMANDS, hasControlCharacter, isHostName } from "../hosts/commands.js";
+import {
+  DEFAULT_INSPECT_COMMANDS,
+  hasControlCharacter,
+  isConfigHostName,
+  isHostName,
+} from "../hosts/commands.js";
 
 /** Seconds, as every duration in the config. */
 const seconds = z.number().int().nonnegative();
@@ -63,9 +68,9 @@ const ignoreRule = z
 /** A homelab host the agent may inspect over SSH (`hosts.<name>`; the name is the `host` alerts carry). */
 const inspectedHost = z
   .object({
-    address: z
-      .string()
-      .refine(isHostName, { message: "must not be empty or contain whitespace or control characters" }),
+    address: z.string().refine((a) => isHostName(a) && !a.startsWith("-"), {
+      message: "must not be empty, start with - or contain whitespace or control characters",
+    }),
     port: z.number().int().min(1).max(65535).default(22),
     user: z
       .string()
@@ -204,11 +209,12 @@ export const configSchema = z
       .record(z.string(), inspectedHost)
       .superRefine((hosts, ctx) => {
         for (const name of Object.keys(hosts)) {
-          if (!isHostName(name)) {
+          if (!isConfigHostName(name)) {
             ctx.addIssue({
               code: "custom",
               path: [name],
-              message: "a host name must not be empty or contain whitespace or control characters",
+              message:
+                "a host name is letters, digits and ._:@%+- (no whitespace, control characters or shell syntax)",
             });
           }
         }

@@ -37,6 +37,14 @@ export function isHostName(name: string): boolean {
   return name !== "" && !/\s/.test(name) && !hasControlCharacter(name);
 }
 
+/**
+ * A name for `hosts.<name>`: letters, digits and `._:@%+-` (what alerts' host labels hold), so it is
+ * literal inside the lane's bash patterns (no `*`, `?`, quotes or shell syntax).
+ */
+export function isConfigHostName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._:@%+-]*$/.test(name);
+}
+
 /** Whether a text contains a control character. */
 export function hasControlCharacter(text: string): boolean {
   return text.search(CONTROL) >= 0;
