@@ -120,8 +120,9 @@ export function createInspector(config: InspectConfig, log: Logger, opts: Inspec
       const limit = `output cut at ${config.inspect.maxOutputBytes} bytes (inspect.maxOutputBytes); narrow the command (e.g. journalctl -n, --since)`;
       return {
         ok: true,
-        // Killed for its size: the shell's convention for a command ended by a signal (128 + SIGTERM).
-        exitCode: ran.code ?? 143,
+        // Cut for its size, its own exit code is unknown: 141 (128 + SIGPIPE) is what a shell reports
+        // for a command whose reader stopped reading, as in `cmd | head -c N`.
+        exitCode: ran.truncated ? 141 : (ran.code ?? 141),
         stdout,
         stderr: ran.truncated
           ? `${stderr}${stderr === "" || stderr.endsWith("\n") ? "" : "\n"}inspect: ${limit}\n`

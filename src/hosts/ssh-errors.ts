@@ -45,7 +45,7 @@ export function channelError(code: number | null, stderr: string, where: string)
   }
   if (UNREACHABLE.test(stderr)) return `host unreachable: ${where}: ${said}`;
   if (/Permission denied/.test(stderr)) {
-    return `login refused by ${where}: ${said}; is inspect.sshKeyFile's public key in the host's inspectTarget.authorizedKeys?`;
+    return `login refused by ${where}: ${said} Is inspect.sshKeyFile's public key in the host's inspectTarget.authorizedKeys?`;
   }
   // 255 with no ssh diagnosis: the remote command's own exit code (ssh passes it through).
   if (stderr.trim() === "" || !/^(ssh|kex_exchange_identification|Load key|Warning)/m.test(stderr))

@@ -224,6 +224,7 @@ describe.skipIf(skip !== undefined)("the Inspector against a real sshd", () => {
     expect(r.ok, JSON.stringify(r).slice(0, 300)).toBe(true);
     if (!r.ok) return;
     expect(r.truncated).toBe(true);
+    expect(r.exitCode).toBe(141);
     expect(r.bytes).toBe(65536);
     expect(r.stdout.length).toBeLessThanOrEqual(65536);
     expect(r.stdout.startsWith("0123456789abcdef")).toBe(true);
