@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import type { Logger } from "pino";
 import type { ConfigFile } from "../config/schema.js";
 import { refusal, shownCommand } from "./commands.js";
 import { channelError, oneLine } from "./ssh-errors.js";
+import { runSsh } from "./ssh-run.js";
 import { encodeArgv } from "./wire.js";
 
 /** What one command through the channel gave: its output, or one line saying why there is none. */
@@ -77,154 +77,70 @@ export function createInspector(config: InspectConfig, log: Logger, opts: Inspec
     hosts: () => [...names],
     run: async (host, argv, runOpts = {}) => {
       const started = Date.now();
-      const ms = () => Date.now() - started;
       if (!Object.hasOwn(config.hosts, host)) {
         const known = names.length > 0 ? names.join(", ") : "none";
-        return {
-          ok: false,
-          error: `unknown host ${oneLine(host)}: the configured hosts are ${known}`,
-          ms: ms(),
-        };
+        const error = `unknown host ${oneLine(host)}: the configured hosts are ${known}`;
+        return { ok: false, error, ms: Date.now() - started };
       }
       const why = refusal(argv, config.inspect.commands);
-      if (why !== undefined) return { ok: false, error: `refused: ${why} (inspect.commands)`, ms: ms() };
-      const ran = await runSsh(opts.ssh ?? "ssh", sshArgv(config, host, argv), {
-        path: opts.path,
-        timeoutMs: config.inspect.timeoutSeconds * 1000,
-        maxBytes: config.inspect.maxOutputBytes,
-        killGraceMs: opts.killGraceMs ?? 2000,
-        signal: runOpts.signal,
-      });
-      const h = config.hosts[host]!;
-      const where = `${host} (${h.address}:${h.port})`;
-      if (ran.spawnError !== undefined)
-        return { ok: false, error: `cannot start ssh: ${ran.spawnError}`, ms: ms() };
-      if (ran.ended === "aborted")
-        return { ok: false, error: `cancelled: ${shownCommand(argv)} on ${host}`, ms: ms() };
-      if (ran.ended === "timeout") {
-        return {
-          ok: false,
-          error: `timed out after ${config.inspect.timeoutSeconds}s (inspect.timeoutSeconds): ${shownCommand(argv)} on ${where}`,
-          ms: ms(),
-        };
+      if (why !== undefined) {
+        return { ok: false, error: `refused: ${why} (inspect.commands)`, ms: Date.now() - started };
       }
-      const stdout = ran.stdout.toString("utf8");
-      const stderr = ran.stderr.toString("utf8");
-      if (!ran.truncated) {
-        const error = channelError(ran.code, stderr, where);
-        if (error !== undefined) {
-          log.debug({ host, code: ran.code }, `inspect channel error: ${error}`);
-          return { ok: false, error, ms: ms() };
-        }
-      }
-      const limit = `output cut at ${config.inspect.maxOutputBytes} bytes (inspect.maxOutputBytes); narrow the command (e.g. journalctl -n, --since)`;
-      return {
-        ok: true,
-        // Cut for its size, its own exit code is unknown: 141 (128 + SIGPIPE) is what a shell reports
-        // for a command whose reader stopped reading, as in `cmd | head -c N`.
-        exitCode: ran.truncated ? 141 : (ran.code ?? 141),
-        stdout,
-        stderr: ran.truncated
-          ? `${stderr}${stderr === "" || stderr.endsWith("\n") ? "" : "\n"}inspect: ${limit}\n`
-          : stderr,
-        bytes: ran.stdout.length + ran.stderr.length,
-        ms: ms(),
-        truncated: ran.truncated,
-      };
+      return runOnHost(config, log, host, argv, { ...opts, signal: runOpts.signal });
     },
   };
 }
 
-interface SshRun {
-  code: number | null;
-  stdout: Buffer;
-  stderr: Buffer;
-  truncated: boolean;
-  ended: "exited" | "timeout" | "aborted";
-  spawnError?: string;
-}
-
 /**
- * Runs ssh in its own process group with stdin closed; past the byte cap it stops reading and kills the
- * group (what came so far is kept), past the time cap or on abort it kills the group too.
+ * Runs argv on a configured host without the local allowlist check: doctor uses it to see that the
+ * host refuses on its own. Everything else goes through `Inspector.run`.
  */
-function runSsh(
-  ssh: string,
-  args: string[],
-  o: {
-    path?: string | undefined;
-    timeoutMs: number;
-    maxBytes: number;
-    killGraceMs: number;
-    signal?: AbortSignal | undefined;
-  },
-): Promise<SshRun> {
-  return new Promise((resolve) => {
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let bytes = 0;
-    let truncated = false;
-    let ended: SshRun["ended"] = "exited";
-    let killTimer: NodeJS.Timeout | undefined;
-    // A clean environment: no SSH_AUTH_SOCK, no user config; C messages, which channelError reads.
-    const env: Record<string, string> = { LC_ALL: "C" };
-    if (o.path !== undefined) env.PATH = o.path;
-    if (o.signal?.aborted)
-      return resolve({
-        code: null,
-        stdout: Buffer.alloc(0),
-        stderr: Buffer.alloc(0),
-        truncated,
-        ended: "aborted",
-      });
-    const child = spawn(ssh, args, { stdio: ["ignore", "pipe", "pipe"], detached: true, env });
-    const kill = () => {
-      if (child.pid === undefined || killTimer !== undefined) return;
-      const group = (sig: NodeJS.Signals) => {
-        try {
-          process.kill(-child.pid!, sig);
-        } catch {
-          // ESRCH: the group is gone already.
-        }
-      };
-      group("SIGTERM");
-      killTimer = setTimeout(() => group("SIGKILL"), o.killGraceMs);
-    };
-    const take = (into: Buffer[]) => (chunk: Buffer) => {
-      if (truncated) return;
-      const room = o.maxBytes - bytes;
-      if (chunk.length > room) {
-        into.push(chunk.subarray(0, room));
-        bytes += room;
-        truncated = true;
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        kill();
-        return;
-      }
-      into.push(chunk);
-      bytes += chunk.length;
-    };
-    child.stdout?.on("data", take(out));
-    child.stderr?.on("data", take(err));
-    const timer = setTimeout(() => {
-      ended = "timeout";
-      kill();
-    }, o.timeoutMs);
-    const onAbort = () => {
-      ended = "aborted";
-      kill();
-    };
-    o.signal?.addEventListener("abort", onAbort, { once: true });
-    const done = (code: number | null, spawnError?: string) => {
-      clearTimeout(timer);
-      clearTimeout(killTimer);
-      o.signal?.removeEventListener("abort", onAbort);
-      const r: SshRun = { code, stdout: Buffer.concat(out), stderr: Buffer.concat(err), truncated, ended };
-      resolve(spawnError === undefined ? r : { ...r, spawnError });
-    };
-    child.once("error", (e) => done(null, e.message));
-    // "close", not "exit": the output is all read (or dropped on purpose) by then.
-    child.once("close", (code) => done(code));
+export async function runOnHost(
+  config: InspectConfig,
+  log: Logger,
+  host: string,
+  argv: string[],
+  opts: InspectorOptions & { signal?: AbortSignal | undefined },
+): Promise<InspectResult> {
+  const started = Date.now();
+  const ms = () => Date.now() - started;
+  const ran = await runSsh(opts.ssh ?? "ssh", sshArgv(config, host, argv), {
+    path: opts.path,
+    timeoutMs: config.inspect.timeoutSeconds * 1000,
+    maxBytes: config.inspect.maxOutputBytes,
+    killGraceMs: opts.killGraceMs ?? 2000,
+    signal: opts.signal,
   });
+  const h = config.hosts[host]!;
+  const where = `${host} (${h.address}:${h.port})`;
+  if (ran.spawnError !== undefined)
+    return { ok: false, error: `cannot start ssh: ${ran.spawnError}`, ms: ms() };
+  if (ran.ended === "aborted")
+    return { ok: false, error: `cancelled: ${shownCommand(argv)} on ${host}`, ms: ms() };
+  if (ran.ended === "timeout") {
+    const error = `timed out after ${config.inspect.timeoutSeconds}s (inspect.timeoutSeconds): ${shownCommand(argv)} on ${where}`;
+    return { ok: false, error, ms: ms() };
+  }
+  const stdout = ran.stdout.toString("utf8");
+  const stderr = ran.stderr.toString("utf8");
+  if (!ran.truncated) {
+    const error = channelError(ran.code, stderr, where);
+    if (error !== undefined) {
+      log.debug({ host, code: ran.code }, `inspect channel error: ${error}`);
+      return { ok: false, error, ms: ms() };
+    }
+  }
+  const limit = `output cut at ${config.inspect.maxOutputBytes} bytes (inspect.maxOutputBytes); narrow the command (e.g. journalctl -n, --since)`;
+  const sep = stderr === "" || stderr.endsWith("\n") ? "" : "\n";
+  return {
+    ok: true,
+    // Cut for its size, its own exit code is unknown: 141 (128 + SIGPIPE) is what a shell reports
+    // for a command whose reader stopped reading, as in `cmd | head -c N`.
+    exitCode: ran.truncated ? 141 : (ran.code ?? 141),
+    stdout,
+    stderr: ran.truncated ? `${stderr}${sep}inspect: ${limit}\n` : stderr,
+    bytes: ran.stdout.length + ran.stderr.length,
+    ms: ms(),
+    truncated: ran.truncated,
+  };
 }
