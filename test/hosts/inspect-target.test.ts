@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import {
   INSPECT_PROGRAM,
   installInspectProgram,
   makeKeyPair,
+  runCollecting,
   type Sshd,
   type SshResult,
   sshdSkipReason,
@@ -104,6 +104,22 @@ const refusals: { name: string; wire: string; reason: RegExp }[] = [
     reason: /^shell syntax in argument 3: journalctl -u \$\(touch /,
   },
   {
+    name: "a redirection into the marker",
+    wire: encodeArgv(["ls", ">", marker]),
+    reason: /^shell syntax in argument 2: ls > /,
+  },
+  {
+    name: "a pipe, even as a journalctl --grep alternation (the price of the rule)",
+    wire: encodeArgv(["journalctl", "--grep", "timeout|failed"]),
+    reason: /^shell syntax in argument 3: journalctl --grep timeout\|failed$/,
+  },
+  {
+    name: "a background & and a parameter expansion in braces",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${…}, sent as a literal.
+    wire: encodeArgv(["ls", "&", "${HOME}"]),
+    reason: /^shell syntax in argument 2: ls & \$\{HOME\}$/,
+  },
+  {
     name: "a backquoted touch",
     wire: encodeArgv(["ls", `\`touch ${marker}\``]),
     reason: /^shell syntax in argument 2: /,
@@ -176,19 +192,7 @@ function runAlone(shell: string, wire: string | undefined): Promise<SshResult> {
   const [program, commandsFile] = forcedCommand.split(" ") as [string, string];
   const env: Record<string, string> = { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" };
   if (wire !== undefined) env.SSH_ORIGINAL_COMMAND = wire;
-  return new Promise((done, fail) => {
-    const child = spawn(shell, [program, commandsFile], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.once("error", fail);
-    child.once("close", (code) => done({ code, stdout, stderr }));
-  });
+  return runCollecting(shell, [program, commandsFile], env);
 }
 
 /** Shells the program must behave the same under: Debian's /bin/sh (dash), and bash (NixOS). */
@@ -230,15 +234,8 @@ describe.each(shells)("homelab-healer-inspect alone, under %s", (shell) => {
   });
 
   it("refuses, with one line, when its commands file cannot be read", async () => {
-    const result = await new Promise<SshResult>((done) => {
-      const child = spawn(shell, [INSPECT_PROGRAM, join(dir, "no-such-file")], {
-        env: { SSH_ORIGINAL_COMMAND: encodeArgv(["ls"]) },
-      });
-      let stderr = "";
-      child.stderr.on("data", (c: Buffer) => {
-        stderr += c.toString();
-      });
-      child.once("close", (code) => done({ code, stdout: "", stderr }));
+    const result = await runCollecting(shell, [INSPECT_PROGRAM, join(dir, "no-such-file")], {
+      SSH_ORIGINAL_COMMAND: encodeArgv(["ls"]),
     });
     expectRefused(result, /^cannot read the commands file /);
   });

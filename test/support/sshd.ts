@@ -227,8 +227,13 @@ export function sshTo(
     "127.0.0.1",
     remoteCommand,
   ];
+  return runCollecting(SSH_BIN, args);
+}
+
+/** Runs `command` (stdin closed) and resolves with its exit code and everything it printed. */
+export function runCollecting(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<SshResult> {
   return new Promise((done, fail) => {
-    const child = spawn(SSH_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => {
