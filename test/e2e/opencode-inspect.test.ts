@@ -14,8 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import { DEFAULT_INSPECT_COMMANDS } from "../../src/hosts/commands.js";
 import { freePort } from "../support/daemons.js";
-import { type MockLlm, type MockTurn, mockProviderConfig, startMockLlm } from "../support/mock-llm.js";
-import { JELLYFIN_ALERT as JELLYFIN, jellyfinRepairTurns, OPENCODE } from "../support/real-opencode.js";
+import { type MockLlm, type MockTurn, startMockLlm } from "../support/mock-llm.js";
+import {
+  JELLYFIN_ALERT as JELLYFIN,
+  jellyfinRepairTurns,
+  OPENCODE,
+  realOpencodeAgent,
+} from "../support/real-opencode.js";
 import { type Healer, startHealer } from "../support/serve.js";
 import { installInspectProgram, type Sshd, sshdSkipReason, startSshd } from "../support/sshd.js";
 
@@ -94,13 +99,7 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && skip === undefined)(
         stateDir,
         config: (b) => ({
           ...b,
-          agent: {
-            command: OPENCODE,
-            model: "mock/mock-model",
-            opencodeConfig: mockProviderConfig(mock.baseUrl),
-            idleTimeoutSeconds: 120,
-            timeoutSeconds: 300,
-          },
+          agent: realOpencodeAgent(mock.baseUrl),
           hosts: {
             "media-01": { address: "127.0.0.1", port: sshd.port, user: sshd.user },
             "nas-01": { address: "127.0.0.1", port: closed, user: sshd.user },
