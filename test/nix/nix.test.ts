@@ -106,6 +106,7 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
       "docs-example",
       "dry-run",
       "everything",
+      "inspect-hosts",
       "minimal",
       "vm-tests",
     ]);
