@@ -56,6 +56,7 @@ let
     ntfyTokenFile = "ntfy-token";
     inspectSshKeyFile = "inspect-ssh-key";
     inspectKnownHostsFile = "inspect-known-hosts";
+    viewerTokenFile = "viewer-token";
   };
   agentEnvCredential = "agent-env";
 
@@ -77,6 +78,15 @@ let
       path: v: if lib.hasSuffix "File" (lib.last path) && lib.last path != "knownHostsFile" then v else null
     ) cfg.settings
   );
+
+  sandboxed = (cfg.settings.agent.sandbox or "bubblewrap") == "bubblewrap";
+
+  # Whether the agent run is agentPackage's program. Only then does its version matter: a host that
+  # sets settings.agent.command to something else gets no warning, and (on aarch64, where the
+  # default agentPackage cannot be built) never makes Nix evaluate the package's path. The warning
+  # tests the version first, so the tested default is not evaluated beyond its version.
+  agentFromPackage =
+    cfg.agentPackage ? meta.mainProgram && cfg.settings.agent.command == lib.getExe cfg.agentPackage;
 
   # Unset typed options are null; the program's defaults apply to keys that are absent.
   settingsJson = lib.filterAttrsRecursive (_: v: v != null) cfg.settings;
@@ -210,6 +220,10 @@ in
           trust on first use, an unknown or changed host key is refused.
         '';
       };
+      viewerTokenFile = secretOption {
+        example = "viewer-token";
+        text = "Read-only token for the web page: signs in without any action (`auth.viewerTokenFile`).";
+      };
     };
 
     environmentFile = mkOption {
@@ -265,7 +279,25 @@ in
         message = "services.homelabHealer: forge.type = \"github\" with a repo.url needs secrets.githubTokenFile.";
       }
       {
-        assertion = (cfg.settings.agent.sandbox or "bubblewrap") == "bubblewrap" -> config.security.allowUserNamespaces;
+        # linux_hardened (the hardened profile's kernel) lets only privileged processes create user
+        # namespaces unless kernel.unprivileged_userns_clone is 1, which NixOS sets from
+        # security.unprivilegedUsernsClone (default false; nixos/modules/security/misc.nix). Other
+        # kernels have no such sysctl. `isHardened` is the kernel's passthru flag
+        # (pkgs/os-specific/linux/kernel/generic.nix, set by hardenedKernelFor in
+        # pkgs/top-level/linux-kernels.nix); a kernel built otherwise may lack it.
+        assertion =
+          sandboxed && (config.boot.kernelPackages.kernel.isHardened or false)
+          -> config.security.unprivilegedUsernsClone;
+        message = ''
+          services.homelabHealer: the agent's bubblewrap sandbox needs unprivileged user namespaces,
+          and this host's hardened kernel (${config.boot.kernelPackages.kernel.name or "linux_hardened"}) allows them only with
+          security.unprivilegedUsernsClone = true: without it every repair would fail at its start.
+          Set it, or set settings.agent.sandbox = "none" (the agent then runs unsandboxed and can
+          read the service's credentials).
+        '';
+      }
+      {
+        assertion = sandboxed -> config.security.allowUserNamespaces;
         message = ''
           services.homelabHealer: the agent's bubblewrap sandbox needs unprivileged user namespaces
           (bwrap is not setuid on NixOS), and security.allowUserNamespaces = false forbids them: every
@@ -280,7 +312,7 @@ in
         services.homelabHealer.openFirewall is set but settings.listen.host is 127.0.0.1: nothing
         outside this host can reach the port.
       ''
-      ++ lib.optional ((cfg.agentPackage.version or null) != testedVersion) ''
+      ++ lib.optional ((cfg.agentPackage.version or null) != testedVersion && agentFromPackage) ''
         services.homelabHealer.agentPackage is ${cfg.agentPackage.name or "a package without a name"}, but
         homelab-healer is tested with OpenCode ${testedVersion} (the default): its command line,
         permission handling and event stream may differ on this version.
@@ -292,12 +324,24 @@ in
       );
       auth.tokenFile = credentialFor "tokenFile";
       auth.github.webhookSecretFile = credentialFor "githubWebhookSecretFile";
+      auth.viewerTokenFile = credentialFor "viewerTokenFile";
       forge.tokenFile = credentialFor "githubTokenFile";
       repo.sshKeyFile = credentialFor "sshKeyFile";
       notify = mkIf (cfg.secrets.ntfyTokenFile != null) { ntfy.tokenFile = credentialNames.ntfyTokenFile; };
       inspect.sshKeyFile = credentialFor "inspectSshKeyFile";
       inspect.knownHostsFile = credentialFor "inspectKnownHostsFile";
-      agent.command = lib.mkDefault (lib.getExe cfg.agentPackage);
+      agent.command = lib.mkDefault (
+        if lib.meta.availableOn pkgs.stdenv.hostPlatform cfg.agentPackage then
+          lib.getExe cfg.agentPackage
+        else
+          # Said here rather than by nixpkgs' "not available on the requested hostPlatform" for
+          # the package: the fix is an option of this module.
+          throw ''
+            services.homelabHealer: agentPackage (${cfg.agentPackage.name or "the agent"}) has no build for ${pkgs.stdenv.hostPlatform.system} (its meta.platforms: ${lib.concatStringsSep ", " (map (p: if lib.isString p then p else builtins.toJSON p) (cfg.agentPackage.meta.platforms or [ ]))}).
+            The default is the OpenCode package-lock.json pins, which exists only where the lock has a binary.
+            Set services.homelabHealer.agentPackage (e.g. pkgs.opencode) or settings.agent.command.
+          ''
+      );
       agent.environmentFile = mkIf (cfg.environmentFile != null) agentEnvCredential;
     };
 

@@ -11,6 +11,8 @@ import { ActionError } from "./incidents/actions.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import type { Inflight } from "./inflight.js";
 import { failures } from "./preflight/runner.js";
+import type { WebDeps } from "./web/deps.js";
+import { webRouter } from "./web/web.js";
 
 export interface AppDeps extends IncidentDeps {
   secrets: Secrets;
@@ -20,9 +22,11 @@ export interface AppDeps extends IncidentDeps {
   cleanup?: () => Promise<unknown>;
   /** Ingests in flight: shutdown waits for them before closing the database. */
   inflight?: Inflight;
+  /** The web page's hosts panel: deployed revisions, once that part is wired in. */
+  hosts?: WebDeps["hosts"];
 }
 
-/** The HTTP app: hooks, API, health and metrics. No socket: tests call `app.request()`. */
+/** The HTTP app: hooks, API, health, metrics and the web page. No socket: tests call `app.request()`. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const { secrets } = deps;
@@ -49,6 +53,8 @@ export function createApp(deps: AppDeps): Hono {
     bearerAuth(() => secrets.token),
   );
   app.route("/api", apiRouter(deps, deps.cleanup ? { cleanup: deps.cleanup } : {}));
+
+  if (deps.config.web.enable) app.route("/", webRouter(deps));
 
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

@@ -6,11 +6,12 @@
 { lib }:
 let
   h = import ./harness.nix { inherit lib; };
-  refuse = expect: modules: {
+  refuse = refuseOn "x86_64-linux";
+  refuseOn = system: expect: modules: {
     inherit expect;
     value =
       let
-        config = h.evalHealer modules;
+        config = h.evalWith { inherit system; } modules;
         unit = h.unit config;
       in
       {
@@ -48,6 +49,23 @@ let
   notAPattern = "is not of type `command pattern (one line;";
 
   enabled = h.healer { secrets.tokenFile = "/run/secrets/healer/token"; };
+  # package/opencode.nix on aarch64-linux, `part` of it evaluated; while the lock pins no arm64
+  # build. Once it does, the case fails with a message saying to drop it.
+  onArmOpencode = part: expect: {
+    inherit expect;
+    value =
+      let
+        lock = builtins.fromJSON (builtins.readFile ../../package-lock.json);
+        pkgs = import ../stubs/fake-pkgs.nix {
+          inherit lib;
+          system = "aarch64-linux";
+        };
+      in
+      if lock.packages ? "node_modules/opencode-linux-arm64" then
+        throw "the lock has an arm64 OpenCode now: drop this case"
+      else
+        part (pkgs.callPackage ../../package/opencode.nix { });
+  };
   onUnit = values: [
     enabled
     { systemd.services.homelab-healer = values; }
@@ -127,6 +145,20 @@ in
     { users.users.homelab-healer.description = lib.mkForce "homelab-healer: the service"; }
   ];
 
+  # package/opencode.nix where the lock pins no binary for the system (aarch64 today): building
+  # it is refused by meta.platforms (the fake pkgs copy check-meta.nix), and its source, were it
+  # read anyway (allowUnsupportedSystem), says what to do.
+  opencode-built-on-unpinned-system = onArmOpencode (drv: drv.drvPath) "is not available on the requested hostPlatform: hostPlatform.system = \"aarch64-linux\", package.meta.platforms = [\"x86_64-linux\"]";
+  opencode-on-unpinned-system = onArmOpencode (
+    drv: drv.fake.src.fake.url
+  ) "package-lock.json pins no opencode-linux-arm64 for aarch64-linux";
+  # The module on aarch64-linux with the default agent: stops, naming the options to set.
+  default-agent-on-unpinned-system = refuseOn "aarch64-linux" [
+    "services.homelabHealer: agentPackage (opencode-"
+    "has no build for aarch64-linux"
+    "Set services.homelabHealer.agentPackage (e.g. pkgs.opencode) or settings.agent.command."
+  ] [ enabled ];
+
   # services.homelabHealer.inspectTarget: keys without options of their own, one-line patterns.
   inspect-key-with-options = refuseTarget notAKey [
     (h.target { authorizedKeys = [ "command=\"/bin/sh\" ${healerKey}" ]; })
@@ -149,21 +181,4 @@ in
   inspect-unknown-option = refuseTarget "The option `services.homelabHealer.inspectTarget.keys' does not exist" [
     (inspectTarget { keys = [ healerKey ]; })
   ];
-
-  # package/opencode.nix where the lock pins no binary for the system (aarch64 today).
-  opencode-on-unpinned-system = {
-    expect = "package-lock.json pins no opencode-linux-arm64 for aarch64-linux";
-    value =
-      let
-        lock = builtins.fromJSON (builtins.readFile ../../package-lock.json);
-        pkgs = import ../stubs/fake-pkgs.nix {
-          inherit lib;
-          system = "aarch64-linux";
-        };
-      in
-      if lock.packages ? "node_modules/opencode-linux-arm64" then
-        throw "package-lock.json pins no opencode-linux-arm64 for aarch64-linux (not so: the lock has it now; drop this case)"
-      else
-        (pkgs.callPackage ../../package/opencode.nix { }).fake.src.fake.url;
-  };
 }

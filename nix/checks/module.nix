@@ -371,7 +371,6 @@ in
     [
       "@system-service"
       "@mount"
-      "~syslog"
       "~@resources"
     ]
     fullService.SystemCallFilter

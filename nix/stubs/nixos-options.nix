@@ -285,6 +285,18 @@ in
       type = types.bool;
       default = true;
     };
+    # Same file: off by default, and only a hardened kernel (linux_hardened's
+    # kernel.unprivileged_userns_clone sysctl) reads it; there it must be on for unprivileged bwrap.
+    security.unprivilegedUsernsClone = mkOption {
+      type = types.bool;
+      default = false;
+    };
+    # nixos/modules/system/boot/kernel.nix: a kernel package set, taken as it is; pkgs.linuxPackages by
+    # default; the hardened profile sets linux_hardened's.
+    boot.kernelPackages = mkOption {
+      type = types.raw;
+      default = pkgs.linuxPackages;
+    };
 
     users.users = mkOption {
       type = types.attrsOf user;

@@ -1,5 +1,3 @@
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { Hono } from "hono";
 import { z } from "zod";
 import { INCIDENT_STATES } from "../db/tables.js";
@@ -12,6 +10,7 @@ import {
   retryIncident,
 } from "../incidents/actions.js";
 import type { IncidentDeps } from "../incidents/deps.js";
+import { readRunLogs } from "../runs/run-files.js";
 import { ApiError } from "./errors.js";
 
 const idParam = z.coerce.number().int().positive();
@@ -91,17 +90,9 @@ export function apiRouter(deps: IncidentDeps, extra: { cleanup?: () => Promise<u
     return c.json({ silence }, 201);
   });
   app.get("/runs/:id/log", async (c) => {
-    const dir = join(deps.config.stateDir, "runs", String(id(c.req.param("id"))));
-    let files: string[];
-    try {
-      files = (await readdir(dir)).filter((f) => f.endsWith(".log")).sort();
-    } catch {
-      throw new ApiError("not_found", "no log for that run");
-    }
-    const parts = await Promise.all(
-      files.map(async (f) => `==> ${f} <==\n${await readFile(join(dir, f), "utf8")}`),
-    );
-    return c.text(parts.join("\n"));
+    const logs = await readRunLogs(deps.config.stateDir, id(c.req.param("id")));
+    if (!logs) throw new ApiError("not_found", "no log for that run");
+    return c.text(logs.map((l) => `==> ${l.name} <==\n${l.text}`).join("\n"));
   });
   if (extra.cleanup) {
     const cleanup = extra.cleanup;

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { withResolvedAgent } from "../agent/bundled.js";
 import {
   type Config,
   ConfigError,
@@ -13,6 +14,7 @@ import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { isDbUnavailable } from "../db/unavailable.js";
 import { createLogger } from "../log.js";
+import { findOnPath } from "../preflight/exec.js";
 import { run } from "../run.js";
 import { ClientError, directClient, type HealerClient, httpClient } from "./client.js";
 import { doctor } from "./doctor.js";
@@ -131,7 +133,8 @@ async function serve({ config, secrets }: { config: Config; secrets: Secrets }, 
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
   await run({
-    config,
+    // The default `opencode`, missing from PATH, is the bundled one (src/agent/bundled.ts).
+    config: withResolvedAgent(config, (name) => findOnPath(name, io.env.PATH)),
     secrets,
     log,
     signal: controller.signal,
@@ -186,7 +189,7 @@ async function operator(
       }
       case "retry": {
         const r = await c.retry(needId(positionals));
-        io.stdout(`queued run ${r.runId}\n`);
+        io.stdout(`queued run ${r.runId}${r.replaces ? `; it replaces ${r.replaces}` : ""}\n`);
         return 0;
       }
       case "dismiss":

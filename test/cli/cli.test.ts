@@ -45,8 +45,8 @@ describe("check-config", () => {
     });
     const c = io();
     expect(await runCli("check-config", ["--config", file], c.io)).toBe(1);
-    expect(c.err()).toContain("listen.hots: unknown key");
-    expect(c.err()).toContain("listen.port: Invalid input: expected number, received string");
+    expect(c.err()).toContain("listen.hots: unknown key (did you mean listen.host?)");
+    expect(c.err()).toContain('listen.port: expected a number, got the string "80"');
     expect(c.err()).toContain("triage.ignore.0.service: not a valid regular expression");
     // Cross-key rules are checked once every key is well-formed.
     const fixed = write("bad2.json", {

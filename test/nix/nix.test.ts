@@ -80,7 +80,14 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
     ["bad option values fail with the module system's message", "rejected: "],
     ["the generated settings build as a file", "settings JSON builds: "],
     ["package/: the OpenCode derivation and buildNpmPackage's phases on one pruned lock", "package: "],
-    ["the pinned OpenCode: the lock's tarball, runs once patched, needs dontStrip", "opencode: "],
+    [
+      "the pinned OpenCode: the lock's tarball, patched as built, loads its embedded libraries, needs dontStrip",
+      "opencode: ",
+    ],
+    [
+      "the unit's hardening: the agent's sandbox under its filters, no idle syscall deny entry",
+      "hardening: ",
+    ],
     ["the generated settings pass `check-config --shape-only`", "check-config --shape-only"],
     ["the VM tests' Python scripts compile", "VM test script compiles as Python: "],
   ] as const)("%s", ([_title, prefix], ctx) => {

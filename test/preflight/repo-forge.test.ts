@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forgeChecks } from "../../src/preflight/forge.js";
-import { repoChecks } from "../../src/preflight/repo.js";
+import { reachFix, repoChecks } from "../../src/preflight/repo.js";
 import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
 import { createHomelabRemote, type HomelabRemote } from "../support/git-remote.js";
 import { closedPort, scratch } from "./support.js";
@@ -24,7 +24,18 @@ describe("the repo check", () => {
     const [r] = await repoChecks(s.ctx({ repo: { url }, forge: { type: "none" } }));
     expect(r).toMatchObject({ name: "repo", status: "fail" });
     expect(r!.found).toContain(`cannot reach repo.url ${url}`);
-    expect(r!.fix).toContain("repo.sshKeyFile");
+    // A local repository involves no deploy key: the advice is about the path.
+    expect(r!.fix).toContain("local repository: check that the path exists");
+    expect(r!.fix).not.toContain("sshKeyFile");
+    const [f] = await repoChecks(s.ctx({ repo: { url: `file://${url}` }, forge: { type: "none" } }));
+    expect(f!.fix).toContain("local repository");
+  });
+
+  it("names the deploy key only for an ssh URL", async () => {
+    expect(reachFix("git@github.com:me/homelab.git")).toContain("repo.sshKeyFile");
+    expect(reachFix("ssh://git@git.lan:2222/me/homelab.git")).toContain("repo.sshKeyFile");
+    expect(reachFix("https://github.com/me/homelab.git")).not.toContain("deploy key");
+    expect(reachFix("/srv/git/homelab.git")).toContain("local repository");
   });
 
   it("fails for a closed port, and never prints the URL's credentials", async () => {
