@@ -56,6 +56,8 @@ let
     forgejoWebhookSecretFile = "forgejo-webhook-secret";
     sshKeyFile = "ssh-key";
     ntfyTokenFile = "ntfy-token";
+    inspectSshKeyFile = "inspect-ssh-key";
+    inspectKnownHostsFile = "inspect-known-hosts";
     viewerTokenFile = "viewer-token";
   };
   agentEnvCredential = "agent-env";
@@ -101,7 +103,12 @@ let
     after = [ "network-online.target" ] ++ lib.optional cfg.database.createLocally postgresqlUnit;
   };
 
-  path = [ pkgs.bubblewrap ] ++ cfg.extraPackages;
+  # ssh reaches the hosts under settings.hosts (the broker runs it outside the sandbox); after
+  # extraPackages, so an openssh of the owner's choice there wins.
+  path =
+    [ pkgs.bubblewrap ]
+    ++ cfg.extraPackages
+    ++ lib.optional ((cfg.settings.hosts or { }) != { }) pkgs.openssh;
 
   # Everything but how the process is run: ./hardening.nix, the user, credentials and state dir.
   serviceConfig = import ./hardening.nix // {
@@ -208,6 +215,21 @@ in
         example = "ntfy-token";
         text = "Access token for `notify.ntfy` (`notify.ntfy.tokenFile`).";
       };
+      inspectSshKeyFile = secretOption {
+        example = "inspect-key";
+        text = ''
+          Private key (`ssh-keygen -t ed25519`) of the read-only inspect account on the hosts under
+          `settings.hosts` (`inspect.sshKeyFile`); its public half goes into each host's
+          `services.homelabHealer.inspectTarget.authorizedKeys`. Never visible to the agent.
+        '';
+      };
+      inspectKnownHostsFile = secretOption {
+        example = "inspect-known-hosts";
+        text = ''
+          known_hosts lines for every host under `settings.hosts` (`inspect.knownHostsFile`): no
+          trust on first use, an unknown or changed host key is refused.
+        '';
+      };
       viewerTokenFile = secretOption {
         example = "viewer-token";
         text = "Read-only token for the web page: signs in without any action (`auth.viewerTokenFile`).";
@@ -236,7 +258,7 @@ in
         pkgs.ripgrep
       ];
       defaultText = lib.literalExpression "[ pkgs.git pkgs.openssh config.nix.package config.systemd.package pkgs.ripgrep ]";
-      description = "Tools on the service's and the agent's PATH (ripgrep is OpenCode's search).";
+      description = "Tools on the service's and the agent's PATH (ripgrep is OpenCode's search; openssh pushes and reaches the hosts under `settings.hosts`).";
     };
 
     openFirewall = mkOption {
@@ -331,6 +353,8 @@ in
           credentialFor "githubTokenFile";
       repo.sshKeyFile = credentialFor "sshKeyFile";
       notify = mkIf (cfg.secrets.ntfyTokenFile != null) { ntfy.tokenFile = credentialNames.ntfyTokenFile; };
+      inspect.sshKeyFile = credentialFor "inspectSshKeyFile";
+      inspect.knownHostsFile = credentialFor "inspectKnownHostsFile";
       agent.command = lib.mkDefault (
         if lib.meta.availableOn pkgs.stdenv.hostPlatform cfg.agentPackage then
           lib.getExe cfg.agentPackage

@@ -9,6 +9,7 @@ import { type Clock, systemClock } from "./clock.js";
 import type { Config, Secrets } from "./config/load.js";
 import { openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
+import { createInspector } from "./hosts/inspect.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import { incidentTick } from "./incidents/maintenance.js";
 import { Inflight } from "./inflight.js";
@@ -84,6 +85,7 @@ export async function run(opts: RunOptions): Promise<void> {
     workerId,
     servicePath: opts.servicePath,
     forge: lifecycle.forge,
+    inspector: createInspector(config, log, { path: opts.servicePath }),
   });
 
   let lastTick = clock.now();

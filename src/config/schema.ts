@@ -1,5 +1,11 @@
 import { z } from "zod";
 import { parseHostPattern } from "../agent/egress/allowlist.js";
+import {
+  DEFAULT_INSPECT_COMMANDS,
+  hasControlCharacter,
+  isConfigHostName,
+  isHostName,
+} from "../hosts/commands.js";
 
 /** Seconds, as every duration in the config. */
 const seconds = z.number().int().nonnegative();
@@ -58,6 +64,32 @@ const ignoreRule = z
   .refine((r) => r.service !== undefined || r.alertName !== undefined || r.message !== undefined, {
     message: "an ignore rule needs at least one of service, alertName, message",
   });
+
+/** A homelab host the agent may inspect over SSH (`hosts.<name>`; the name is the `host` alerts carry). */
+const inspectedHost = z
+  .object({
+    address: z
+      .string()
+      .refine((a) => isHostName(a) && !a.startsWith("-"), {
+        message: "must not be empty, start with - or contain whitespace or control characters",
+      })
+      .describe(
+        "a homelab host the agent may inspect read-only over SSH (`inspect <host> …`); `<name>` is the `host` its alerts carry (letters, digits, `._:@%+-`)",
+      ),
+    port: z.number().int().min(1).max(65535).default(22).describe("its sshd's port"),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_.-]*$/i, "must be a plain user name")
+      .default("healer-inspect")
+      .describe("the account `nixosModules.inspectTarget` creates there"),
+  })
+  .strict();
+
+/** A pattern of `inspect.commands`: no control characters (a newline would split the rule). */
+const inspectPattern = z
+  .string()
+  .min(1)
+  .refine((v) => !hasControlCharacter(v), { message: "must not contain control characters" });
 
 /** The whole configuration file (SPEC §3). Unknown keys are an error at every level. */
 export const configSchema = z
@@ -364,9 +396,55 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    hosts: z
+      .record(z.string(), inspectedHost)
+      .superRefine((hosts, ctx) => {
+        for (const name of Object.keys(hosts)) {
+          if (!isConfigHostName(name)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [name],
+              message:
+                "a host name is letters, digits and ._:@%+- (no whitespace, control characters or shell syntax)",
+            });
+          }
+        }
+      })
+      .default({}),
+    inspect: z
+      .object({
+        sshKeyFile: secretFile
+          .optional()
+          .describe("the inspect account's private key; required with any host; never inside the sandbox"),
+        knownHostsFile: secretFile
+          .optional()
+          .describe("`known_hosts` lines of every host; required with any host: no trust on first use"),
+        commands: z
+          .array(inspectPattern)
+          .default([...DEFAULT_INSPECT_COMMANDS])
+          .describe(
+            "what `inspect <host> …` may run (OpenCode's wildcard over the whole command; each host checks its own list too)",
+          ),
+        timeoutSeconds: positive.default(30).describe("one inspected command's wall clock"),
+        maxOutputBytes: positive
+          .default(65536)
+          .describe(
+            "one inspected command's output (stdout and stderr); the rest is cut, and the agent told",
+          ),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (Object.keys(c.hosts).length > 0) {
+      // No trust on first use, and no inspection without the inspect account's key.
+      for (const key of ["sshKeyFile", "knownHostsFile"] as const) {
+        if (c.inspect[key] === undefined) {
+          ctx.addIssue({ code: "custom", path: ["inspect", key], message: "required when hosts are set" });
+        }
+      }
+    }
     if (c.forge.type !== "none" && c.repo.url !== undefined) {
       for (const key of ["owner", "repo", "tokenFile"] as const) {
         if (c.forge[key] === undefined) {

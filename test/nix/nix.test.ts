@@ -114,6 +114,7 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
       "dry-run",
       "everything",
       "forgejo",
+      "inspect-hosts",
       "minimal",
       "vm-tests",
     ]);
