@@ -102,6 +102,8 @@ export async function run(opts: RunOptions): Promise<void> {
     secrets,
     metrics: new Metrics(preflight),
     githubHook: lifecycle.githubHook,
+    deploymentHook: lifecycle.deploymentHook,
+    hosts: () => lifecycle.deploy.hosts(),
     cleanup: () => lifecycle.cleanup(),
   });
   const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port });

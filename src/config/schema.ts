@@ -9,6 +9,9 @@ const secretFile = z.string().min(1);
 
 export const SOURCES = ["openobserve", "alertmanager", "grafana", "uptime-kuma", "gatus", "generic"] as const;
 export type Source = (typeof SOURCES)[number];
+/** Hooks that may have a token of their own (`auth.sources.<name>.tokenFile`): the alert sources and deployments. */
+export const TOKEN_SOURCES = [...SOURCES, "deployment"] as const;
+export type TokenSource = (typeof TOKEN_SOURCES)[number];
 
 export const DEFAULT_ALLOWED_COMMANDS = [
   "journalctl *",
@@ -85,7 +88,9 @@ export const configSchema = z
     auth: z
       .object({
         tokenFile: secretFile.optional(),
-        sources: z.partialRecord(z.enum(SOURCES), z.object({ tokenFile: secretFile }).strict()).default({}),
+        sources: z
+          .partialRecord(z.enum(TOKEN_SOURCES), z.object({ tokenFile: secretFile }).strict())
+          .default({}),
         github: z.object({ webhookSecretFile: secretFile.optional() }).strict().prefault({}),
       })
       .strict()
@@ -167,6 +172,24 @@ export const configSchema = z
         dismissCooldownSeconds: seconds.default(86400),
         worktreeRetentionSeconds: seconds.default(3600),
         alertRetentionDays: positive.default(30),
+        /** Merged but not running on the incident's host this long: one warning (repeated at most daily). */
+        deployWarnSeconds: positive.default(86400),
+      })
+      .strict()
+      .prefault({}),
+    deploy: z
+      .object({
+        /** Polling each host's revision (inspection, Prometheus) while an incident waits for a deploy. */
+        pollSeconds: positive.default(300),
+        prometheus: z
+          .object({
+            url: z.url(),
+            query: z.string().min(1).default('comin_deployment_info{status="done"}'),
+            hostLabel: z.string().min(1).default("host"),
+            revisionLabel: z.string().min(1).default("commit_id"),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),

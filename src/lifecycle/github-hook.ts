@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import type { IncidentDeps } from "../incidents/deps.js";
+import type { DeployTracker } from "./deploy.js";
 import { applyPrState } from "./pr-state.js";
 
 /** GitHub's payloads stay far below this; anything larger is not a PR event of ours. */
@@ -16,7 +17,12 @@ export function validSignature(secret: string, body: Uint8Array, header: string 
 
 interface PullRequestEvent {
   action?: string;
-  pull_request?: { number?: number; merged?: boolean; head?: { ref?: string } };
+  pull_request?: {
+    number?: number;
+    merged?: boolean;
+    merge_commit_sha?: string | null;
+    head?: { ref?: string; sha?: string };
+  };
   repository?: { full_name?: string };
 }
 
@@ -25,7 +31,7 @@ interface PullRequestEvent {
  * before the bearer auth because GitHub authenticates by signature. `ping` answers 200; a closed PR
  * is applied like a poll result would be (merged ⇒ verifying, unmerged ⇒ dismissed).
  */
-export function githubHookRouter(deps: IncidentDeps, secret: string): Hono {
+export function githubHookRouter(deps: IncidentDeps, secret: string, deploy?: DeployTracker): Hono {
   const app = new Hono();
   const { owner, repo } = deps.config.forge;
   const ours = owner && repo ? `${owner}/${repo}`.toLowerCase() : undefined;
@@ -61,10 +67,17 @@ export function githubHookRouter(deps: IncidentDeps, secret: string): Hono {
     if (!pr.head?.ref?.startsWith("healer/")) {
       return c.json({ ok: true, event, ignored: "not a healer branch" });
     }
+    const merged = pr.merged === true;
     const result = await applyPrState(
       deps,
-      { number: pr.number, state: pr.merged === true ? "merged" : "closed" },
+      {
+        number: pr.number,
+        state: merged ? "merged" : "closed",
+        mergeCommitSha: merged && typeof pr.merge_commit_sha === "string" ? pr.merge_commit_sha : null,
+        ...(typeof pr.head.sha === "string" ? { headSha: pr.head.sha } : {}),
+      },
       "webhook",
+      deploy,
     );
     return c.json({ ok: true, event, pr: pr.number, result });
   });
