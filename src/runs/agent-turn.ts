@@ -34,6 +34,7 @@ export async function agentTurn(
     protectedPaths: config.repo.protectedPaths,
     allowedCommands: config.agent.allowedCommands,
     earlier: { runs: context.earlier.runs, prs: context.earlier.prs },
+    deployment: { hostRevision: context.deployment.hostRevision, earlierFix: context.deployment.earlierFix },
     ...(run.kind === "follow_up" ? { followUp: i.follow_ups } : {}),
     ...(t.validationOutput !== undefined ? { validationOutput: t.validationOutput } : {}),
   };

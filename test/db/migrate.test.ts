@@ -112,7 +112,11 @@ describe("migrations", () => {
   it("PGlite runs the same migrations", async () => {
     const db = openDatabase("pglite://memory");
     try {
-      expect(await migrateToLatest(db as never)).toEqual(["0001_initial", "0002_run_usage", "0004_deployments"]);
+      expect(await migrateToLatest(db as never)).toEqual([
+        "0001_initial",
+        "0002_run_usage",
+        "0004_deployments",
+      ]);
       const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM incidents`.execute(db);
       expect(r.rows[0]?.n).toBe(0);
     } finally {

@@ -30,8 +30,10 @@ export interface World {
   dir: string;
   stateDir: string;
   lifecycle: Lifecycle;
-  /** One firing occurrence of the alert for `service` (a distinct occurrence each call); its incident id. */
-  fire(service: string): Promise<number>;
+  /** One firing occurrence of the alert for `service` on `host` (default `lab`; a distinct occurrence each call); its incident id. */
+  fire(service: string, host?: string): Promise<number>;
+  /** `POST /hooks/deployment` through the lifecycle's router (the bearer auth is app.ts's, tested there). */
+  deployed(body: Record<string, unknown>): Promise<Response>;
   /** Plays the worker for the incident's queued run: pushes a change, opens the PR, finishes the run. */
   openPr(incidentId: number, opts?: { keepWorktree?: boolean }): Promise<{ runId: number; pr: number }>;
   incident(id: number): Promise<Incident>;
@@ -89,11 +91,11 @@ export async function createWorld(
     dir,
     stateDir,
     lifecycle,
-    async fire(service) {
+    async fire(service, host = "lab") {
       const body = JSON.stringify({
         name: "ServiceDown",
         service,
-        host: "lab",
+        host,
         summary: `${service} is down`,
         idempotencyKey: `occ-${process.pid}-${++occurrence}`,
       });
@@ -168,6 +170,12 @@ export async function createWorld(
       );
       return { runId: run.id, pr: pr.number };
     },
+    deployed: async (body) =>
+      await lifecycle.deploymentHook.request("/", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
     async incident(id) {
       const i = await getIncident(t.db, id);
       if (!i) throw new Error(`no incident ${id}`);
