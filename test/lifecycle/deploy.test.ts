@@ -21,7 +21,14 @@ describe("deploying: verification starts when the host runs the fix", () => {
   });
   const world = () =>
     createWorld(
-      { lifecycle: { verifySeconds: VERIFY, deployGraceSeconds: 1800, deployWarnSeconds: WARN, maxFollowUps: 2 } },
+      {
+        lifecycle: {
+          verifySeconds: VERIFY,
+          deployGraceSeconds: 1800,
+          deployWarnSeconds: WARN,
+          maxFollowUps: 2,
+        },
+      },
       { git: true },
     );
   const report = async (revision: string, status = "done", at?: Date) => {
