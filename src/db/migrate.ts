@@ -23,6 +23,12 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }
 
+/** Applies migrations up to and including `name` (tests of what a later migration carries over). */
+export async function migrateUpTo(db: Kysely<unknown>, name: string): Promise<void> {
+  const { error } = await migratorFor(db).migrateTo(name);
+  if (error) throw new Error(`migration failed: ${String(error)}`, { cause: error });
+}
+
 function migratorFor(db: Kysely<unknown>): Migrator {
   return new Migrator({
     db,
