@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { buildContext, buildPrompt, type PromptInput } from "../../src/agent/prompt.js";
+import { ensureMirror, mirrorPath } from "../../src/forge/git.js";
 import { incidentEvents } from "../../src/incidents/incidents.repo.js";
 import { incidentTick } from "../../src/incidents/maintenance.js";
+import { gatherContext, type RunContext } from "../../src/runs/context.js";
 import { listRunsForIncident } from "../../src/runs/queue.repo.js";
 import { git, OWNER } from "../support/git-remote.js";
 import { createWorld, type World } from "./world.js";
@@ -176,5 +179,91 @@ describe("deploying: verification starts when the host runs the fix", () => {
     w.clock.advance(60);
     await w.fire("nginx.service", "nas-01");
     expect((await w.incident(id)).state).toBe("verifying");
+  });
+
+  /** The prompt and context file a run of the incident gets (as agent-turn.ts builds them). */
+  const promptFor = async (id: number, followUp?: number) => {
+    const runs = await listRunsForIncident(w.t.db, id);
+    const ctx: RunContext = await gatherContext(
+      w.t.db,
+      await w.incident(id),
+      runs.at(-1)?.id ?? 0,
+      mirrorPath(w.stateDir),
+      "main",
+    );
+    const i = ctx.incident;
+    const input: PromptInput = {
+      incident: {
+        id: i.id,
+        title: i.title,
+        service: i.service,
+        host: i.host,
+        alertName: i.alert_name,
+        severity: i.severity,
+        occurrences: i.occurrences,
+        firstSeenAt: i.first_seen_at,
+        lastSeenAt: i.last_seen_at,
+        source: i.source,
+      },
+      alerts: [],
+      evidence: [],
+      worktree: "/tmp/wt",
+      prBodyFile: "/tmp/pr.md",
+      protectedPaths: [],
+      allowedCommands: [],
+      earlier: { runs: ctx.earlier.runs, prs: ctx.earlier.prs },
+      deployment: { hostRevision: ctx.deployment.hostRevision, earlierFix: ctx.deployment.earlierFix },
+      ...(followUp !== undefined ? { followUp } : {}),
+    };
+    return { prompt: buildPrompt(input), context: buildContext(input), ctx };
+  };
+
+  it("a follow-up's prompt says what was observed, and every prompt what the host runs against main", async () => {
+    w = await world();
+    const { id, merge } = await mergedOnMedia();
+    const deployAt = new Date(w.clock.now().getTime() - 30_000);
+    await report(merge, "done", deployAt);
+    expect((await w.incident(id)).state).toBe("verifying");
+    // It came back after the deploy: no grace for a tracked deployment, a follow-up starts at once.
+    w.clock.advance(120);
+    await w.fire("jellyfin.service", HOST);
+    const back = await w.incident(id);
+    expect(back.state).toBe("fixing");
+    expect((await listRunsForIncident(w.t.db, id)).map((r) => r.kind)).toEqual(["repair", "follow_up"]);
+
+    const { prompt, context, ctx } = await promptFor(id, 1);
+    expect(ctx.deployment.drift).toEqual({ kind: "same", dirty: false });
+    expect(prompt).toContain(
+      `${HOST} runs ${merge} (reported by hook at ${deployAt.toISOString()}): same commit as main`,
+    );
+    expect(prompt).toContain(
+      `observed deployed on ${HOST} at revision ${merge} at ${deployAt.toISOString()}; the alert came back at ${back.last_seen_at.toISOString()}`,
+    );
+    expect(prompt).not.toContain("merged and deployed");
+    expect(context.deployment).toMatchObject({ earlierFix: expect.stringContaining("observed deployed") });
+
+    // main moves on: the host is now behind it.
+    await w.remote.commit("main", { "a.nix": "{ }\n" });
+    await w.remote.commit("main", { "b.nix": "{ }\n" });
+    await ensureMirror({ mirror: mirrorPath(w.stateDir), url: w.remote.url });
+    const behind = await promptFor(id, 1);
+    expect(behind.prompt).toContain(
+      `${HOST} runs ${merge} (reported by hook at ${deployAt.toISOString()}): 2 commit(s) behind main`,
+    );
+  });
+
+  it("an untracked follow-up never says deployed; a host without reports is 'unknown'", async () => {
+    w = await world();
+    const id = await w.fire("nginx.service", "nas-01");
+    const { pr } = await w.openPr(id);
+    await w.github.mergeInRepo(pr);
+    await w.lifecycle.tick();
+    w.clock.advance(1801);
+    await w.fire("nginx.service", "nas-01");
+    expect((await w.incident(id)).state).toBe("fixing");
+    const { prompt } = await promptFor(id, 1);
+    expect(prompt).toContain("nas-01: unknown (nas-01 has reported no revision)");
+    expect(prompt).toContain("no deployment of it on nas-01 was observed");
+    expect(prompt).not.toMatch(/\bdeployed on\b|merged and deployed/);
   });
 });
