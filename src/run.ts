@@ -9,6 +9,7 @@ import { type Clock, systemClock } from "./clock.js";
 import type { Config, Secrets } from "./config/load.js";
 import { openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
+import { createInspector } from "./hosts/inspect.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import { incidentTick } from "./incidents/maintenance.js";
 import { Inflight } from "./inflight.js";
@@ -74,7 +75,9 @@ export async function run(opts: RunOptions): Promise<void> {
     },
   };
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-  const lifecycle = createLifecycle({ ...deps, secrets });
+  // One inspection channel: the runs' brokers and the deployment poller share it.
+  const inspector = createInspector(config, log, { path: opts.servicePath });
+  const lifecycle = createLifecycle({ ...deps, secrets }, { inspector });
   // The incident rules call back into the lifecycle (PR comments, closing a PR on dismissal).
   Object.assign(deps, lifecycle.hooks);
   const worker = startWorker({
@@ -84,6 +87,7 @@ export async function run(opts: RunOptions): Promise<void> {
     workerId,
     servicePath: opts.servicePath,
     forge: lifecycle.forge,
+    inspector,
   });
 
   let lastTick = clock.now();

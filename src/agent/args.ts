@@ -9,6 +9,8 @@ export interface RunFiles {
   context: string;
   prBody: string;
   opencodeConfig: string;
+  /** The run's own programs for the agent's PATH (the `inspect` client). */
+  bin: string;
 }
 
 /** Where a run keeps its files. */
@@ -20,6 +22,7 @@ export function runFiles(runDir: string): RunFiles {
     context: join(runDir, "context.json"),
     prBody: join(runDir, "pr-body.md"),
     opencodeConfig: join(runDir, "opencode.json"),
+    bin: join(runDir, "bin"),
   };
 }
 

@@ -14,6 +14,8 @@ export interface OpencodeConfigOptions {
   externalDirs?: string[] | undefined;
   /** Bash patterns denied even where `allowedCommands` allows them (egress/nix.ts behind the allowlist). */
   deniedCommands?: string[] | undefined;
+  /** `inspect <host> <pattern>` for each configured host and `inspect.commands` pattern. */
+  inspectCommands?: string[] | undefined;
 }
 
 /** Tools the agent needs to read the repo and change Nix files. */
@@ -52,6 +54,7 @@ export function lanePermission(
   allowedCommands: string[],
   externalDirs: string[] = [],
   deniedCommands: string[] = [],
+  inspectCommands: string[] = [],
 ): Record<string, unknown> {
   // Rules are matched last-wins and keys are wildcards, so the leading "*" denies any tool not named
   // below (MCP tools, tools added by later OpenCode versions) instead of leaving it at the default.
@@ -59,6 +62,10 @@ export function lanePermission(
   for (const key of ALLOWED) permission[key] = "allow";
   const bash: Record<string, string> = { "*": "deny" };
   for (const pattern of allowedCommands) bash[pattern] = "allow";
+  // `inspect` reaches other hosts: only the configured host × command pairs, even if a broad
+  // allowedCommands pattern would cover more (the broker and the host check again).
+  if (inspectCommands.length > 0) bash["inspect *"] = "deny";
+  for (const pattern of inspectCommands) bash[pattern] = "allow";
   // After the allowed ones, so they win where both match.
   for (const pattern of deniedCommands) bash[pattern] = "deny";
   permission.bash = bash;
@@ -122,7 +129,12 @@ export function buildOpencodeConfig(opts: OpencodeConfigOptions): Record<string,
     autoupdate: false,
     share: "disabled",
     snapshot: false,
-    permission: lanePermission(opts.allowedCommands, opts.externalDirs, opts.deniedCommands),
+    permission: lanePermission(
+      opts.allowedCommands,
+      opts.externalDirs,
+      opts.deniedCommands,
+      opts.inspectCommands,
+    ),
   };
   if (opts.model !== undefined) lane.model = opts.model;
   const merged = deepMerge(sanitizeUserConfig(opts.userConfig), lane);

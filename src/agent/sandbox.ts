@@ -28,6 +28,8 @@ export interface SandboxOptions {
    * only, no DNS) and this socket, read-only, is its one way out. Unset: the host's network.
    */
   egressSocket?: string | undefined;
+  /** Further Unix sockets the agent talks to (the run's inspection broker): read-only. */
+  sockets?: string[] | undefined;
   /** With an egress socket: host resolver sockets to hide; default `RESOLVER_SOCKET_DIRS`. */
   resolverDirs?: string[] | undefined;
 }
@@ -96,6 +98,11 @@ export function sandboxArgv(opts: SandboxOptions): string[] {
   if (kind(dotGit) === "file") argv.push("--ro-bind", dotGit, dotGit);
   for (const f of opts.readOnlyFiles ?? []) if (kind(f) === "file") argv.push("--ro-bind", abs(f), abs(f));
   for (const f of opts.writableFiles ?? []) if (kind(f) === "file") argv.push("--bind", abs(f), abs(f));
+  for (const raw of opts.sockets ?? []) {
+    const sock = abs(raw);
+    if (kind(sock) === "missing") throw new SandboxError("socket_missing", `no socket at ${sock}`);
+    argv.push("--ro-bind", sock, sock);
+  }
   if (opts.egressSocket !== undefined) {
     const sock = abs(opts.egressSocket);
     if (kind(sock) === "missing")
@@ -142,7 +149,7 @@ export function programDirsUnderTmp(argv: string[], stateDir: string): string[] 
 /** Errors the sandbox setup can raise. */
 export class SandboxError extends Error {
   constructor(
-    readonly code: "sandbox_overlap" | "egress_socket_missing",
+    readonly code: "sandbox_overlap" | "egress_socket_missing" | "socket_missing",
     message: string,
     options?: { cause?: unknown },
   ) {

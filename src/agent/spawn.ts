@@ -2,6 +2,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import type { ConfigFile } from "../config/schema.js";
+import {
+  type InspectBroker,
+  type InspectedCommand,
+  inspectSocketPath,
+  startInspectBroker,
+} from "../hosts/broker.js";
+import { writeInspectClient } from "../hosts/client.js";
+import type { Inspector } from "../hosts/inspect.js";
 import { agentArgs, runFiles } from "./args.js";
 import { forwarderArgv } from "./egress/forwarder.js";
 import { NIX_OVERRIDE_DENIED } from "./egress/nix.js";
@@ -23,6 +31,15 @@ export type AgentConfig = ConfigFile["agent"] & {
   /** Default `/run/postgresql`. */
   dbSocketDir?: string | undefined;
 };
+
+/** The inspection channel of a run (`hosts.*`): `inspect` on the agent's PATH, through a broker. */
+export interface AgentInspect {
+  inspector: Inspector;
+  /** `inspect.commands`: the patterns the lane allows after `inspect <host>`. */
+  commands: string[];
+  /** Records one command (an `inspected` incident event). */
+  onInspected: (c: InspectedCommand) => Promise<void>;
+}
 
 /** One agent attempt. */
 export interface AgentSpec {
@@ -49,6 +66,8 @@ export interface AgentSpec {
   killGraceMs?: number;
   /** Told when the run is not sandboxed; default: a process warning. */
   onWarning?: (message: string) => void;
+  /** Other hosts the agent may inspect; unset or without hosts: no `inspect`. */
+  inspect?: AgentInspect | undefined;
 }
 
 /** How an attempt ended and what it did. */
@@ -85,6 +104,8 @@ interface Plan {
   opencode: Record<string, unknown>;
   /** The agent goes out through its run's egress proxy. */
   proxied: boolean;
+  /** The inspection broker's socket to start, when the run has hosts to inspect. */
+  inspectSocket?: string | undefined;
   sandbox?: Omit<SandboxOptions, "command" | "args" | "egressSocket">;
 }
 
@@ -99,6 +120,11 @@ function prepare(spec: AgentSpec): Plan {
   if (!existsSync(files.prBody)) writeFileSync(files.prBody, spec.prBodyTemplate);
   const sandboxed = cfg.sandbox !== "none";
   const proxied = behindAllowlist(cfg);
+  const hosts = spec.inspect?.inspector.hosts() ?? [];
+  const inspectSocket = hosts.length > 0 ? inspectSocketPath(spec.runDir) : undefined;
+  // The client runs with the service's own node (see hosts/client.ts), visible in the sandbox.
+  const client =
+    inspectSocket === undefined ? undefined : writeInspectClient(files.bin, inspectSocket, process.execPath);
   const opencode = buildOpencodeConfig({
     allowedCommands: cfg.allowedCommands,
     deniedCommands: proxied ? NIX_OVERRIDE_DENIED : [],
@@ -107,6 +133,7 @@ function prepare(spec: AgentSpec): Plan {
     worktree: spec.worktree,
     // The PR body file lives in the run dir, outside the worktree.
     externalDirs: [spec.runDir],
+    inspectCommands: hosts.flatMap((h) => (spec.inspect?.commands ?? []).map((c) => `inspect ${h} ${c}`)),
   });
   writeFileSync(files.opencodeConfig, `${JSON.stringify(opencode, null, 2)}\n`);
 
@@ -126,7 +153,7 @@ function prepare(spec: AgentSpec): Plan {
     spec.extraArgs,
   );
   const env = buildAgentEnv({
-    servicePath: spec.servicePath,
+    servicePath: client ? `${client.binDir}:${spec.servicePath}` : spec.servicePath,
     home: files.home,
     worktree: spec.worktree,
     runId,
@@ -143,7 +170,7 @@ function prepare(spec: AgentSpec): Plan {
     warn(
       `agent.sandbox is "none": run ${spec.runId} runs unsandboxed; it can read every secret the service can, reach every address the host can, and processes it detaches survive a kill`,
     );
-    return { command: cfg.command, args, env, opencode, proxied };
+    return { command: cfg.command, args, env, opencode, proxied, inspectSocket };
   }
   return {
     command: cfg.command,
@@ -151,6 +178,7 @@ function prepare(spec: AgentSpec): Plan {
     env,
     opencode,
     proxied,
+    inspectSocket,
     sandbox: {
       worktree: spec.worktree,
       home: files.home,
@@ -159,8 +187,9 @@ function prepare(spec: AgentSpec): Plan {
       hidePaths: cfg.secretPaths,
       credentialsDir: cfg.credentialsDir,
       dbSocketDir: cfg.dbSocketDir ?? "/run/postgresql",
-      readOnlyFiles: [files.prompt, files.context, files.opencodeConfig],
+      readOnlyFiles: [files.prompt, files.context, files.opencodeConfig, ...(client?.files ?? [])],
       writableFiles: [files.prBody],
+      sockets: inspectSocket === undefined ? [] : [inspectSocket],
     },
   };
 }
@@ -206,10 +235,12 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
   const collector = new EventCollector();
   note(`agent start ${new Date().toISOString()} run ${spec.runId}`);
   let egress: RunEgress | undefined;
+  let broker: InspectBroker | undefined;
   const finish = async (
     r: Omit<AgentResult, "stats" | "logPath" | "egressRefused">,
   ): Promise<AgentResult> => {
     await egress?.proxy.close();
+    await broker?.close();
     const egressRefused = egress?.proxy.refusals() ?? [];
     if (egressRefused.length > 0) log.write("\n");
     for (const x of egressRefused) note(`egress refused ${x.destination} ${x.count} time(s)`);
@@ -231,6 +262,15 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
         note,
       });
       note(`egress: own network namespace; allowed ${egress.allowlist.join(", ") || "nothing"}`);
+    }
+    if (plan.inspectSocket !== undefined && spec.inspect !== undefined) {
+      broker = await startInspectBroker({
+        socketPath: plan.inspectSocket,
+        inspector: spec.inspect.inspector,
+        onInspected: spec.inspect.onInspected,
+        note,
+      });
+      note(`inspect: hosts ${spec.inspect.inspector.hosts().join(", ")} through ${broker.socketPath}`);
     }
     ({ command, args } = launch(plan, egress));
   } catch (e) {

@@ -113,7 +113,7 @@ export function directClient(config: Config): HealerClient {
         revisions: createRevisions({ mirror: mirrorPath(config.stateDir), url: undefined }),
         branch: config.repo.branch,
         now: new Date(),
-        configured: [],
+        configured: Object.keys(config.hosts),
         waiting: await deployingIncidents(db),
       }),
     close: async () => {

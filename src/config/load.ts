@@ -122,8 +122,17 @@ export function secretFileKeys(file: ConfigFile): [string, string | undefined][]
     ["notify.ntfy.tokenFile", file.notify.ntfy?.tokenFile],
     ["repo.sshKeyFile", file.repo.sshKeyFile],
     ["agent.environmentFile", file.agent.environmentFile],
+    ["inspect.sshKeyFile", file.inspect.sshKeyFile],
+    ["inspect.knownHostsFile", file.inspect.knownHostsFile],
   ];
 }
+
+/** Keys whose file is read by a child program (ssh, git) through its path, resolved in the config. */
+export const PATH_SECRET_KEYS: ReadonlySet<string> = new Set([
+  "repo.sshKeyFile",
+  "inspect.sshKeyFile",
+  "inspect.knownHostsFile",
+]);
 
 export function resolveConfig(
   file: ConfigFile,
@@ -148,6 +157,13 @@ export function resolveConfig(
   config.secretPaths = [...new Set(paths.values())];
   if (creds) config.secretPaths.push(resolve(creds));
   if (file.repo.sshKeyFile) config.repo = { ...config.repo, sshKeyFile: paths.get("repo.sshKeyFile")! };
+  const inspectKey = paths.get("inspect.sshKeyFile");
+  const knownHosts = paths.get("inspect.knownHostsFile");
+  config.inspect = {
+    ...config.inspect,
+    ...(inspectKey ? { sshKeyFile: inspectKey } : {}),
+    ...(knownHosts ? { knownHostsFile: knownHosts } : {}),
+  };
 
   if (file.auth.tokenFile === undefined && !embedded) problems.push("auth.tokenFile: required");
   if (opts.shapeOnly) {
@@ -187,6 +203,10 @@ export function resolveConfig(
   if (envFile !== undefined) secrets.agentEnv = parseEnvFile(envFile);
   const ssh = paths.get("repo.sshKeyFile");
   if (ssh !== undefined && !existsSync(ssh)) problems.push(`repo.sshKeyFile: ${ssh} does not exist`);
+  for (const key of ["inspect.sshKeyFile", "inspect.knownHostsFile"]) {
+    const p = paths.get(key);
+    if (p !== undefined && !existsSync(p)) problems.push(`${key}: ${p} does not exist`);
+  }
 
   if (problems.length) throw new ConfigError(problems);
   return { config: Object.freeze(config), secrets };

@@ -1,5 +1,11 @@
 import { z } from "zod";
 import { parseHostPattern } from "../agent/egress/allowlist.js";
+import {
+  DEFAULT_INSPECT_COMMANDS,
+  hasControlCharacter,
+  isConfigHostName,
+  isHostName,
+} from "../hosts/commands.js";
 
 /** Seconds, as every duration in the config. */
 const seconds = z.number().int().nonnegative();
@@ -61,6 +67,26 @@ const ignoreRule = z
   .refine((r) => r.service !== undefined || r.alertName !== undefined || r.message !== undefined, {
     message: "an ignore rule needs at least one of service, alertName, message",
   });
+
+/** A homelab host the agent may inspect over SSH (`hosts.<name>`; the name is the `host` alerts carry). */
+const inspectedHost = z
+  .object({
+    address: z.string().refine((a) => isHostName(a) && !a.startsWith("-"), {
+      message: "must not be empty, start with - or contain whitespace or control characters",
+    }),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_.-]*$/i, "must be a plain user name")
+      .default("healer-inspect"),
+  })
+  .strict();
+
+/** A pattern of `inspect.commands`: no control characters (a newline would split the rule). */
+const inspectPattern = z
+  .string()
+  .min(1)
+  .refine((v) => !hasControlCharacter(v), { message: "must not contain control characters" });
 
 /** The whole configuration file (SPEC §3). Unknown keys are an error at every level. */
 export const configSchema = z
@@ -202,9 +228,42 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    hosts: z
+      .record(z.string(), inspectedHost)
+      .superRefine((hosts, ctx) => {
+        for (const name of Object.keys(hosts)) {
+          if (!isConfigHostName(name)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [name],
+              message:
+                "a host name is letters, digits and ._:@%+- (no whitespace, control characters or shell syntax)",
+            });
+          }
+        }
+      })
+      .default({}),
+    inspect: z
+      .object({
+        sshKeyFile: secretFile.optional(),
+        knownHostsFile: secretFile.optional(),
+        commands: z.array(inspectPattern).default([...DEFAULT_INSPECT_COMMANDS]),
+        timeoutSeconds: positive.default(30),
+        maxOutputBytes: positive.default(65536),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (Object.keys(c.hosts).length > 0) {
+      // No trust on first use, and no inspection without the inspect account's key.
+      for (const key of ["sshKeyFile", "knownHostsFile"] as const) {
+        if (c.inspect[key] === undefined) {
+          ctx.addIssue({ code: "custom", path: ["inspect", key], message: "required when hosts are set" });
+        }
+      }
+    }
     if (c.forge.type === "github" && c.repo.url !== undefined) {
       for (const key of ["owner", "repo", "tokenFile"] as const) {
         if (c.forge[key] === undefined) {

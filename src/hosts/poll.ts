@@ -1,18 +1,9 @@
 import type { Logger } from "pino";
+import type { Inspector } from "./inspect.js";
 import { checkReport, isProblem, type Report } from "./report.js";
 
-/**
- * The inspection channel as the deployment poller uses it: the `Inspector` of the inspection
- * protocol (issue 20, `src/hosts/inspect.ts`), of which this needs `hosts()` and `run()`.
- */
-export interface InspectorLike {
-  hosts(): string[];
-  run(
-    host: string,
-    argv: string[],
-    opts?: { signal?: AbortSignal },
-  ): Promise<{ ok: true; exitCode: number; stdout: string; stderr: string } | { ok: false; error: string }>;
-}
+/** The inspection channel (issue 20) as the deployment poller uses it. */
+export type InspectorLike = Pick<Inspector, "hosts" | "run">;
 
 /** The argv run on each host: NixOS prints its versions and `configurationRevision` as JSON. */
 export const NIXOS_VERSION_ARGV = ["nixos-version", "--json"];

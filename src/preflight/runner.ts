@@ -2,6 +2,7 @@ import { agentChecks } from "./agent.js";
 import { sandboxChecks } from "./bwrap.js";
 import { databaseChecks } from "./database.js";
 import { forgeChecks } from "./forge.js";
+import { hostChecks } from "./hosts.js";
 import { modelChecks } from "./model.js";
 import { networkChecks } from "./network.js";
 import { notifyChecks, secretChecks } from "./notify.js";
@@ -18,6 +19,7 @@ const GROUPS: [string, CheckGroup][] = [
   ["agent", agentChecks],
   ["network", networkChecks],
   ["programs", programChecks],
+  ["hosts", hostChecks],
   ["repo", repoChecks],
   ["forge", forgeChecks],
   ["model", modelChecks],

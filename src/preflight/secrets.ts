@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Config, parseEnvFile, type Secrets, secretFileKeys, secretPath } from "../config/load.js";
+import {
+  type Config,
+  PATH_SECRET_KEYS,
+  parseEnvFile,
+  type Secrets,
+  secretFileKeys,
+  secretPath,
+} from "../config/load.js";
 import type { TokenSource } from "../config/schema.js";
 
 /**
@@ -15,7 +22,8 @@ export function readSecretsOneByOne(
   const problems: Record<string, string> = {};
   for (const [key, name] of secretFileKeys(config)) {
     if (name === undefined) continue;
-    const path = key === "repo.sshKeyFile" ? name : secretPath(name, credentialsDir);
+    // These were resolved when the config was loaded (a child program reads them by path).
+    const path = PATH_SECRET_KEYS.has(key) ? name : secretPath(name, credentialsDir);
     let value: string;
     try {
       value = readFileSync(path, "utf8").trim();

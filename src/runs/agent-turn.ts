@@ -1,7 +1,9 @@
+import { hostname } from "node:os";
 import { buildContext, buildPrompt, prBodyTemplate } from "../agent/prompt.js";
-import { type AgentResult, runAgent } from "../agent/spawn.js";
+import { type AgentInspect, type AgentResult, runAgent } from "../agent/spawn.js";
 import type { Run } from "../db/tables.js";
 import type { RunContext } from "./context.js";
+import { recordInspected } from "./inspected.js";
 import type { WorkerDeps } from "./types.js";
 import { addRunUsage } from "./usage.repo.js";
 
@@ -14,6 +16,14 @@ export async function agentTurn(
 ): Promise<AgentResult> {
   const { config } = deps;
   const i = context.incident;
+  const inspect: AgentInspect | undefined =
+    deps.inspector && deps.inspector.hosts().length > 0
+      ? {
+          inspector: deps.inspector,
+          commands: config.inspect.commands,
+          onInspected: (c) => recordInspected(deps, run, c),
+        }
+      : undefined;
   const input = {
     incident: {
       id: i.id,
@@ -37,6 +47,9 @@ export async function agentTurn(
     deployment: { hostRevision: context.deployment.hostRevision, earlierFix: context.deployment.earlierFix },
     ...(run.kind === "follow_up" ? { followUp: i.follow_ups } : {}),
     ...(t.validationOutput !== undefined ? { validationOutput: t.validationOutput } : {}),
+    ...(inspect
+      ? { inspect: { hosts: inspect.inspector.hosts(), commands: inspect.commands, localHost: hostname() } }
+      : {}),
   };
   const started = Date.now();
   const result = await runAgent({
@@ -51,6 +64,7 @@ export async function agentTurn(
     agentEnv: deps.secrets.agentEnv,
     servicePath: deps.servicePath,
     signal: t.signal,
+    inspect,
   });
   // Every turn was paid for, also one whose attempt fails: its usage goes on the run at once.
   await addRunUsage(deps.db, run.id, {

@@ -1,5 +1,6 @@
 import type { Secrets } from "../config/load.js";
 import type { Forge } from "../forge/types.js";
+import type { Inspector } from "../hosts/inspect.js";
 import type { IncidentDeps } from "../incidents/deps.js";
 import type { Finish } from "./finish.js";
 import type { RunWakeup } from "./wakeup.js";
@@ -12,6 +13,8 @@ export interface WorkerDeps extends IncidentDeps {
   workerId: string;
   servicePath: string;
   forge: Forge;
+  /** The read-only channel to other hosts (`hosts.*`); unset: the agent inspects only its own host. */
+  inspector?: Inspector | undefined;
   /** Lease length and heartbeat interval; a run whose worker stops beating is reaped after the lease. */
   leaseSeconds?: number;
   heartbeatMs?: number;

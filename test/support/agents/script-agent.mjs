@@ -1,9 +1,18 @@
 #!/usr/bin/env node
 // A scripted agent for fast tests: `node script-agent.mjs <mode> [args…]`, cwd = the worktree.
 // It follows the agent contract (HEALER_* env, PR body file) and nothing else. Dependency-free.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { lookup } from "node:dns/promises";
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 
@@ -111,6 +120,28 @@ function netProbe(p) {
   });
 }
 
+/** Files under `root` (depth ≤ 6, each ≤ 1 MB read) whose text contains `needle`. */
+function filesContaining(root, needle, depth = 0, found = []) {
+  let entries;
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const e of entries) {
+    const p = join(root, e.name);
+    if (e.isDirectory() && depth < 6) filesContaining(p, needle, depth + 1, found);
+    else if (e.isFile()) {
+      try {
+        if (statSync(p).size <= 1 << 20 && readFileSync(p, "latin1").includes(needle)) found.push(p);
+      } catch {
+        // unreadable: not visible to the agent either
+      }
+    }
+  }
+  return found;
+}
+
 const modes = {
   change,
   "no-change": () => say("step_finish", { part: { reason: "stop" } }),
@@ -151,6 +182,18 @@ const modes = {
     for (const p of JSON.parse(probes)) results[p.label] = await netProbe(p);
     writeFileSync(join(cwd, outFile), JSON.stringify({ env: process.env, results }, null, 2));
     console.log("net-probe done");
+  },
+  // argv: <out file in cwd> <argvs as JSON> <roots as JSON> <needle>: runs `inspect` (from PATH, no
+  // shell) once per argv, then lists the files under the roots that contain the needle.
+  inspect: () => {
+    const [outFile = "inspect.json", argvs = "[]", roots = "[]", needle = "PRIVATE KEY"] = rest;
+    const runs = JSON.parse(argvs).map((argv) => {
+      const r = spawnSync("inspect", argv, { encoding: "utf8", maxBuffer: 1 << 26 });
+      return { argv, status: r.status, stdout: r.stdout, stderr: r.stderr, error: r.error?.message };
+    });
+    const found = JSON.parse(roots).flatMap((root) => filesContaining(root, needle));
+    writeFileSync(join(cwd, outFile), JSON.stringify({ env: process.env, runs, found }, null, 2));
+    console.log("inspect done");
   },
   slow: async () => {
     const n = Number(rest[0] ?? 3);
