@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
-import { buildContext, buildPrompt, prBodyTemplate } from "../agent/prompt.js";
+import { buildContext, buildPrompt, type PromptInput, prBodyTemplate } from "../agent/prompt.js";
 import { type AgentInspect, type AgentResult, runAgent } from "../agent/spawn.js";
+import type { Config } from "../config/load.js";
 import type { Run } from "../db/tables.js";
 import type { RunContext } from "./context.js";
 import { recordInspected } from "./inspected.js";
@@ -24,7 +25,42 @@ export async function agentTurn(
           onInspected: (c) => recordInspected(deps, run, c),
         }
       : undefined;
-  const input = {
+  const input = promptInput(config, run, context, t, inspect);
+  const started = Date.now();
+  const result = await runAgent({
+    runId: run.id,
+    incidentId: i.id,
+    worktree: t.worktree,
+    runDir: t.runDir,
+    prompt: buildPrompt(input),
+    context: buildContext(input),
+    prBodyTemplate: prBodyTemplate(input),
+    config: { ...config.agent, stateDir: config.stateDir, secretPaths: config.secretPaths },
+    agentEnv: deps.secrets.agentEnv,
+    servicePath: deps.servicePath,
+    signal: t.signal,
+    inspect,
+  });
+  // Every turn was paid for, also one whose attempt fails: its usage goes on the run at once.
+  await addRunUsage(deps.db, run.id, {
+    model: config.agent.model,
+    tokens: result.stats.tokens,
+    cost: result.stats.cost,
+    seconds: (Date.now() - started) / 1000,
+  }).catch((err: unknown) => deps.log.warn({ err, run: run.id }, "recording the agent's token usage failed"));
+  return result;
+}
+
+/** What a turn's prompt and context file are built from (tests build a run's prompt with it too). */
+export function promptInput(
+  config: Config,
+  run: Pick<Run, "kind">,
+  context: RunContext,
+  t: { worktree: string; prBodyFile: string; validationOutput?: string },
+  inspect?: Pick<AgentInspect, "inspector" | "commands">,
+): PromptInput {
+  const i = context.incident;
+  return {
     incident: {
       id: i.id,
       title: i.title,
@@ -51,27 +87,4 @@ export async function agentTurn(
       ? { inspect: { hosts: inspect.inspector.hosts(), commands: inspect.commands, localHost: hostname() } }
       : {}),
   };
-  const started = Date.now();
-  const result = await runAgent({
-    runId: run.id,
-    incidentId: i.id,
-    worktree: t.worktree,
-    runDir: t.runDir,
-    prompt: buildPrompt(input),
-    context: buildContext(input),
-    prBodyTemplate: prBodyTemplate(input),
-    config: { ...config.agent, stateDir: config.stateDir, secretPaths: config.secretPaths },
-    agentEnv: deps.secrets.agentEnv,
-    servicePath: deps.servicePath,
-    signal: t.signal,
-    inspect,
-  });
-  // Every turn was paid for, also one whose attempt fails: its usage goes on the run at once.
-  await addRunUsage(deps.db, run.id, {
-    model: config.agent.model,
-    tokens: result.stats.tokens,
-    cost: result.stats.cost,
-    seconds: (Date.now() - started) / 1000,
-  }).catch((err: unknown) => deps.log.warn({ err, run: run.id }, "recording the agent's token usage failed"));
-  return result;
 }

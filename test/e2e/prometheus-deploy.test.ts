@@ -88,10 +88,7 @@ describe.skipIf(missing.length > 0)("deploy.prometheus against Debian's Promethe
       source: "prometheus",
       known: true,
     });
-    const id = await w.fire("jellyfin.service", "media-01");
-    const { pr } = await w.openPr(id);
-    const merge = await w.github.mergeInRepo(pr);
-    await w.lifecycle.tick();
+    const { id, merge } = await w.fixAndMerge("jellyfin.service", "media-01");
     expect((await w.incident(id)).state).toBe("deploying");
 
     // comin deploys the merge; Prometheus scrapes it; the next poll sees it.

@@ -99,10 +99,7 @@ describe.skipIf(skip !== undefined)("polling each configured host through the in
       known: true,
     });
 
-    const id = await w.fire("jellyfin.service", "media-01");
-    const { pr } = await w.openPr(id);
-    const merge = await w.github.mergeInRepo(pr);
-    await w.lifecycle.tick();
+    const { id, merge } = await w.fixAndMerge("jellyfin.service", "media-01");
     expect((await w.incident(id)).state).toBe("deploying");
     const merged = (await incidentEvents(w.t.db, id)).find((e) => e.kind === "pr_merged");
     expect(merged?.message).toContain("inspection (hosts.media-01)");

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { buildContext, buildPrompt, type PromptInput } from "../../src/agent/prompt.js";
+import { buildContext, buildPrompt } from "../../src/agent/prompt.js";
 import { ensureMirror, mirrorPath } from "../../src/forge/git.js";
 import { incidentEvents } from "../../src/incidents/incidents.repo.js";
 import { incidentTick } from "../../src/incidents/maintenance.js";
+import { promptInput } from "../../src/runs/agent-turn.js";
 import { gatherContext, type RunContext } from "../../src/runs/context.js";
 import { listRunsForIncident } from "../../src/runs/queue.repo.js";
 import { git, OWNER } from "../support/git-remote.js";
@@ -43,12 +44,7 @@ describe("deploying: verification starts when the host runs the fix", () => {
   const mergedOnMedia = async () => {
     const old = (await w.remote.head("main")) as string;
     await report(old);
-    const id = await w.fire("jellyfin.service", HOST);
-    const { pr } = await w.openPr(id);
-    const merge = await w.github.mergeInRepo(pr);
-    w.clock.advance(60);
-    await w.lifecycle.tick();
-    return { id, pr, old, merge };
+    return { ...(await w.fixAndMerge("jellyfin.service", HOST)), old };
   };
   const events = async (id: number) => await incidentEvents(w.t.db, id);
 
@@ -166,10 +162,7 @@ describe("deploying: verification starts when the host runs the fix", () => {
 
   it("untracked: a host that never reported verifies at merge, on the timers, and says so", async () => {
     w = await world();
-    const id = await w.fire("nginx.service", "nas-01");
-    const { pr } = await w.openPr(id);
-    await w.github.mergeInRepo(pr);
-    await w.lifecycle.tick();
+    const { id } = await w.fixAndMerge("nginx.service", "nas-01");
     const i = await w.incident(id);
     expect(i.state).toBe("verifying");
     const untracked = (await events(id)).find((e) => e.kind === "deploy_untracked");
@@ -182,7 +175,7 @@ describe("deploying: verification starts when the host runs the fix", () => {
   });
 
   /** The prompt and context file a run of the incident gets (as agent-turn.ts builds them). */
-  const promptFor = async (id: number, followUp?: number) => {
+  const promptFor = async (id: number, kind: "repair" | "follow_up") => {
     const runs = await listRunsForIncident(w.t.db, id);
     const ctx: RunContext = await gatherContext(
       w.t.db,
@@ -191,36 +184,17 @@ describe("deploying: verification starts when the host runs the fix", () => {
       mirrorPath(w.stateDir),
       "main",
     );
-    const i = ctx.incident;
-    const input: PromptInput = {
-      incident: {
-        id: i.id,
-        title: i.title,
-        service: i.service,
-        host: i.host,
-        alertName: i.alert_name,
-        severity: i.severity,
-        occurrences: i.occurrences,
-        firstSeenAt: i.first_seen_at,
-        lastSeenAt: i.last_seen_at,
-        source: i.source,
-      },
-      alerts: [],
-      evidence: [],
+    const input = promptInput(w.deps.config, { kind }, ctx, {
       worktree: "/tmp/wt",
       prBodyFile: "/tmp/pr.md",
-      protectedPaths: [],
-      allowedCommands: [],
-      earlier: { runs: ctx.earlier.runs, prs: ctx.earlier.prs },
-      deployment: { hostRevision: ctx.deployment.hostRevision, earlierFix: ctx.deployment.earlierFix },
-      ...(followUp !== undefined ? { followUp } : {}),
-    };
+    });
     return { prompt: buildPrompt(input), context: buildContext(input), ctx };
   };
 
   it("a follow-up's prompt says what was observed, and every prompt what the host runs against main", async () => {
     w = await world();
     const { id, merge } = await mergedOnMedia();
+    w.clock.advance(60); // comin deployed it 30 s ago, after the old revision's report
     const deployAt = new Date(w.clock.now().getTime() - 30_000);
     await report(merge, "done", deployAt);
     expect((await w.incident(id)).state).toBe("verifying");
@@ -231,7 +205,7 @@ describe("deploying: verification starts when the host runs the fix", () => {
     expect(back.state).toBe("fixing");
     expect((await listRunsForIncident(w.t.db, id)).map((r) => r.kind)).toEqual(["repair", "follow_up"]);
 
-    const { prompt, context, ctx } = await promptFor(id, 1);
+    const { prompt, context, ctx } = await promptFor(id, "follow_up");
     expect(ctx.deployment.drift).toEqual({ kind: "same", dirty: false });
     expect(prompt).toContain(
       `${HOST} runs ${merge} (reported by hook at ${deployAt.toISOString()}): same commit as main`,
@@ -246,7 +220,7 @@ describe("deploying: verification starts when the host runs the fix", () => {
     await w.remote.commit("main", { "a.nix": "{ }\n" });
     await w.remote.commit("main", { "b.nix": "{ }\n" });
     await ensureMirror({ mirror: mirrorPath(w.stateDir), url: w.remote.url });
-    const behind = await promptFor(id, 1);
+    const behind = await promptFor(id, "follow_up");
     expect(behind.prompt).toContain(
       `${HOST} runs ${merge} (reported by hook at ${deployAt.toISOString()}): 2 commit(s) behind main`,
     );
@@ -254,14 +228,11 @@ describe("deploying: verification starts when the host runs the fix", () => {
 
   it("an untracked follow-up never says deployed; a host without reports is 'unknown'", async () => {
     w = await world();
-    const id = await w.fire("nginx.service", "nas-01");
-    const { pr } = await w.openPr(id);
-    await w.github.mergeInRepo(pr);
-    await w.lifecycle.tick();
+    const { id } = await w.fixAndMerge("nginx.service", "nas-01");
     w.clock.advance(1801);
     await w.fire("nginx.service", "nas-01");
     expect((await w.incident(id)).state).toBe("fixing");
-    const { prompt } = await promptFor(id, 1);
+    const { prompt } = await promptFor(id, "follow_up");
     expect(prompt).toContain("nas-01: unknown (nas-01 has reported no revision)");
     expect(prompt).toContain("no deployment of it on nas-01 was observed");
     expect(prompt).not.toMatch(/\bdeployed on\b|merged and deployed/);

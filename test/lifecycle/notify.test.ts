@@ -137,10 +137,7 @@ describe("ntfy notifications", () => {
       expect((await w!.deployed({ host: "media-01", revision, status })).status).toBe(202);
     const old = (await w.remote.head("main")) as string;
     await hook(old, "done");
-    const id = await w.fire("jellyfin.service", "media-01");
-    const { pr } = await w.openPr(id);
-    const merge = await w.github.mergeInRepo(pr);
-    await w.lifecycle.tick();
+    const { id, merge } = await w.fixAndMerge("jellyfin.service", "media-01");
     expect((await w.incident(id)).state).toBe("deploying");
     await hook(merge, "failed");
     w.clock.advance(3600);

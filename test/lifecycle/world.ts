@@ -32,6 +32,11 @@ export interface World {
   lifecycle: Lifecycle;
   /** One firing occurrence of the alert for `service` on `host` (default `lab`; a distinct occurrence each call); its incident id. */
   fire(service: string, host?: string): Promise<number>;
+  /**
+   * An incident for `service` on `host` whose PR the owner merged for real (git worlds: a merge
+   * commit on main), seen by one lifecycle pass; the incident id, PR and merge commit.
+   */
+  fixAndMerge(service: string, host: string): Promise<{ id: number; pr: number; merge: string }>;
   /** `POST /hooks/deployment` through the lifecycle's router (the bearer auth is app.ts's, tested there). */
   deployed(body: Record<string, unknown>): Promise<Response>;
   /** Plays the worker for the incident's queued run: pushes a change, opens the PR, finishes the run. */
@@ -169,6 +174,13 @@ export async function createWorld(
         },
       );
       return { runId: run.id, pr: pr.number };
+    },
+    async fixAndMerge(service, host) {
+      const id = await w.fire(service, host);
+      const { pr } = await w.openPr(id);
+      const merge = await github.mergeInRepo(pr);
+      await lifecycle.tick();
+      return { id, pr, merge };
     },
     deployed: async (body) =>
       await lifecycle.deploymentHook.request("/", {
