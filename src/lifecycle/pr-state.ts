@@ -31,16 +31,19 @@ export async function applyPrState(
 ): Promise<PrStateResult> {
   const incident = await incidentByPrNumber(deps.db, pr.number);
   if (!incident) return "unknown_pr";
-  return applyToIncident(deps, incident, pr, via, deploy);
+  return applyToIncident({ deps, pr, via, deploy }, incident);
 }
 
-async function applyToIncident(
-  deps: IncidentDeps,
-  incident: Incident,
-  pr: PrFacts,
-  via: PrStateSource,
-  deploy: DeployTracker | undefined,
-): Promise<PrStateResult> {
+/** One PR state being applied: where it came from, and what judges deployments. */
+interface Applying {
+  deps: IncidentDeps;
+  pr: PrFacts;
+  via: PrStateSource;
+  deploy: DeployTracker | undefined;
+}
+
+async function applyToIncident(a: Applying, incident: Incident): Promise<PrStateResult> {
+  const { deps, pr, via } = a;
   const now = deps.clock.now();
   if (incident.state !== "pr_open" || pr.state === "open") {
     // Later states keep theirs; the PR state is still worth knowing (branch cleanup reads it).
@@ -49,7 +52,7 @@ async function applyToIncident(
     return "noted";
   }
   const url = incident.pr_url ?? `#${pr.number}`;
-  if (pr.state === "merged") return merged(deps, incident, pr, via, deploy);
+  if (pr.state === "merged") return merged(a, incident);
   const moved = await transition(deps.db, deps.log, incident, {
     to: "dismissed",
     kind: "pr_closed",
@@ -59,30 +62,19 @@ async function applyToIncident(
     now,
   });
   if (moved) return "dismissed";
-  return again(deps, incident, pr, via, deploy);
+  return again(a, incident);
 }
 
 /** Moved on meanwhile (the other path, an operator): judge the fresh row once more. */
-async function again(
-  deps: IncidentDeps,
-  incident: Incident,
-  pr: PrFacts,
-  via: PrStateSource,
-  deploy: DeployTracker | undefined,
-): Promise<PrStateResult> {
-  const fresh = await getIncident(deps.db, incident.id);
+async function again(a: Applying, incident: Incident): Promise<PrStateResult> {
+  const fresh = await getIncident(a.deps.db, incident.id);
   if (!fresh || fresh.state === "pr_open") return "unchanged";
-  return applyToIncident(deps, fresh, pr, via, deploy);
+  return applyToIncident(a, fresh);
 }
 
 /** A merged PR: `deploying` when the host's revision is tracked, else `verifying` on the timers. */
-async function merged(
-  deps: IncidentDeps,
-  incident: Incident,
-  pr: PrFacts,
-  via: PrStateSource,
-  deploy: DeployTracker | undefined,
-): Promise<PrStateResult> {
+async function merged(a: Applying, incident: Incident): Promise<PrStateResult> {
+  const { deps, pr, via, deploy } = a;
   const now = deps.clock.now();
   const url = incident.pr_url ?? `#${pr.number}`;
   const { verifySeconds, deployGraceSeconds } = deps.config.lifecycle;
@@ -112,7 +104,7 @@ async function merged(
       set,
       now,
     });
-    if (!moved) return again(deps, incident, pr, via, deploy);
+    if (!moved) return again(a, incident);
     // The host may run it already (comin deploys within a minute of the merge).
     await deploy
       ?.judge(incident.id)
@@ -129,7 +121,7 @@ async function merged(
     set,
     now,
   });
-  if (!moved) return again(deps, incident, pr, via, deploy);
+  if (!moved) return again(a, incident);
   await recordEvent(deps.db, deps.log, {
     incidentId: incident.id,
     kind: "deploy_untracked",
@@ -173,7 +165,7 @@ export async function pollPrStates(
       continue;
     }
     polled++;
-    const r = await applyToIncident(deps, incident, pr, "poll", deploy);
+    const r = await applyToIncident({ deps, pr, via: "poll", deploy }, incident);
     if (r === "deploying" || r === "verifying" || r === "dismissed") moved++;
   }
   return { polled, moved };
