@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Metrics } from "../../src/api/metrics.js";
 import { createApp } from "../../src/app.js";
+import { runCli } from "../../src/cli/cli.js";
 import { hostsTable } from "../../src/cli/format.js";
 import { ManualClock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config/load.js";
@@ -142,5 +143,22 @@ describe("POST /hooks/deployment, GET /api/hosts, /metrics", () => {
     const metrics = await (await app.request("/metrics")).text();
     expect(metrics).toContain('homelab_healer_host_revision_age_seconds{host="media-01"} 3600');
     expect(metrics).toContain("homelab_healer_incidents_waiting_deploy 0");
+  });
+
+  it("homelab-healer hosts [--json] reads the same from PostgreSQL", async () => {
+    const out: string[] = [];
+    const io = {
+      env: { PATH: process.env.PATH ?? "" },
+      stdout: (t: string) => void out.push(t),
+      stderr: (t: string) => void out.push(t),
+    };
+    expect(await runCli("hosts", ["--config", join(dir, "config.json"), "--json"], io)).toBe(0);
+    const list = JSON.parse(out.join("")) as HostView[];
+    expect(list.map((h) => [h.host, h.revision, h.source])).toEqual([["media-01", `${REV}-dirty`, "hook"]]);
+    out.length = 0;
+    expect(await runCli("hosts", ["--config", join(dir, "config.json")], io)).toBe(0);
+    expect(out.join("")).toMatch(
+      /^HOST +REVISION .*\nmedia-01 +aaaaaaaaaaaa-dirty +hook +\S+ +done +\? +-\n$/,
+    );
   });
 });
