@@ -224,5 +224,14 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     ...rest,
     database: { ...rest.database, ...(rest.database.url ? { url: redactUrl(rest.database.url) } : {}) },
     databaseUrl: redactUrl(config.databaseUrl),
+    // A Prometheus behind basic auth carries its password in the URL.
+    ...(rest.deploy.prometheus
+      ? {
+          deploy: {
+            ...rest.deploy,
+            prometheus: { ...rest.deploy.prometheus, url: redactUrl(rest.deploy.prometheus.url) },
+          },
+        }
+      : {}),
   };
 }
