@@ -54,6 +54,8 @@ let
     githubWebhookSecretFile = "github-webhook-secret";
     sshKeyFile = "ssh-key";
     ntfyTokenFile = "ntfy-token";
+    inspectSshKeyFile = "inspect-ssh-key";
+    inspectKnownHostsFile = "inspect-known-hosts";
   };
   agentEnvCredential = "agent-env";
 
@@ -89,7 +91,12 @@ let
     after = [ "network-online.target" ] ++ lib.optional cfg.database.createLocally postgresqlUnit;
   };
 
-  path = [ pkgs.bubblewrap ] ++ cfg.extraPackages;
+  # ssh reaches the hosts under settings.hosts (the broker runs it outside the sandbox); after
+  # extraPackages, so an openssh of the owner's choice there wins.
+  path =
+    [ pkgs.bubblewrap ]
+    ++ cfg.extraPackages
+    ++ lib.optional ((cfg.settings.hosts or { }) != { }) pkgs.openssh;
 
   # Everything but how the process is run: ./hardening.nix, the user, credentials and state dir.
   serviceConfig = import ./hardening.nix // {
@@ -188,6 +195,21 @@ in
         example = "ntfy-token";
         text = "Access token for `notify.ntfy` (`notify.ntfy.tokenFile`).";
       };
+      inspectSshKeyFile = secretOption {
+        example = "inspect-key";
+        text = ''
+          Private key (`ssh-keygen -t ed25519`) of the read-only inspect account on the hosts under
+          `settings.hosts` (`inspect.sshKeyFile`); its public half goes into each host's
+          `services.homelabHealer.inspectTarget.authorizedKeys`. Never visible to the agent.
+        '';
+      };
+      inspectKnownHostsFile = secretOption {
+        example = "inspect-known-hosts";
+        text = ''
+          known_hosts lines for every host under `settings.hosts` (`inspect.knownHostsFile`): no
+          trust on first use, an unknown or changed host key is refused.
+        '';
+      };
     };
 
     environmentFile = mkOption {
@@ -212,7 +234,7 @@ in
         pkgs.ripgrep
       ];
       defaultText = lib.literalExpression "[ pkgs.git pkgs.openssh config.nix.package config.systemd.package pkgs.ripgrep ]";
-      description = "Tools on the service's and the agent's PATH (ripgrep is OpenCode's search).";
+      description = "Tools on the service's and the agent's PATH (ripgrep is OpenCode's search; openssh pushes and reaches the hosts under `settings.hosts`).";
     };
 
     openFirewall = mkOption {
@@ -273,6 +295,8 @@ in
       forge.tokenFile = credentialFor "githubTokenFile";
       repo.sshKeyFile = credentialFor "sshKeyFile";
       notify = mkIf (cfg.secrets.ntfyTokenFile != null) { ntfy.tokenFile = credentialNames.ntfyTokenFile; };
+      inspect.sshKeyFile = credentialFor "inspectSshKeyFile";
+      inspect.knownHostsFile = credentialFor "inspectKnownHostsFile";
       agent.command = lib.mkDefault (lib.getExe cfg.agentPackage);
       agent.environmentFile = mkIf (cfg.environmentFile != null) agentEnvCredential;
     };

@@ -277,6 +277,26 @@ else
   report FAIL "evaluating $cases" "$names"
 fi
 
+# 6b. The VM tests' Python scripts (the driver would type-check and lint them before booting
+#     anything): each must at least compile.
+vm_scripts=nix/checks/vm-scripts.nix
+if ! command -v python3 >/dev/null 2>&1; then
+  report SKIP "VM test scripts compile" "python3 is not installed"
+elif names=$(check_eval "$vm_scripts" "" --raw --apply 'c: builtins.concatStringsSep "\n" (builtins.attrNames c)' 2>&1); then
+  while IFS= read -r name; do
+    py="$scratch/vm-$name.py"
+    if ! err=$(check_eval "$vm_scripts" ".\"$name\"" --raw 2>&1 >"$py"); then
+      report FAIL "VM test script: $name" "$(tail -n 3 <<<"$err")"
+    elif err=$(python3 -c 'import sys; compile(open(sys.argv[1]).read(), sys.argv[2], "exec")' "$py" "$name" 2>&1); then
+      report ok "VM test script compiles as Python: $name"
+    else
+      report FAIL "VM test script: $name" "$(tail -n 4 <<<"$err")"
+    fi
+  done <<<"$names"
+else
+  report FAIL "evaluating $vm_scripts" "$names"
+fi
+
 # 7. The flake through Nix's own flake machinery, nixpkgs replaced by lib (no network here).
 if git ls-files --error-unmatch flake.nix >/dev/null 2>&1; then
   if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" \
@@ -284,6 +304,14 @@ if git ls-files --error-unmatch flake.nix >/dev/null 2>&1; then
     report ok "flake: nix eval .#nixosModules.default, nixpkgs overridden with lib"
   else
     report FAIL "flake: nix eval .#nixosModules.default" "$(tail -n 3 <<<"$out")"
+  fi
+  # The inspect target's module, through the same machinery (the flake copies the tree to the store).
+  if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" --raw \
+    '.#nixosModules.inspectTarget' --apply 'm: builtins.baseNameOf (toString m)' 2>"$scratch/flake-err") &&
+    [ "$out" = inspect-target.nix ]; then
+    report ok "flake: nix eval .#nixosModules.inspectTarget is module/inspect-target.nix"
+  else
+    report FAIL "flake: nix eval .#nixosModules.inspectTarget" "$out $(tail -n 3 "$scratch/flake-err")"
   fi
   # Listing the packages needs no package set: OpenCode is offered where the lock pins a binary.
   if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" --json \

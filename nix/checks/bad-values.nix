@@ -30,6 +30,23 @@ let
         users = config.users.users;
       };
   };
+  # The same for module/inspect-target.nix: the account, its keys and the commands file.
+  refuseTarget = expect: modules: {
+    inherit expect;
+    value =
+      let
+        config = h.evalTarget modules;
+      in
+      {
+        users = config.users.users;
+        commands = config.environment.etc."homelab-healer-inspect/commands".source.fake.text;
+      };
+  };
+  healerKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhlYWxlcg== homelab-healer inspect";
+  inspectTarget = values: h.target ({ authorizedKeys = [ healerKey ]; } // values);
+  notAKey = "is not of type `OpenSSH public key line without options";
+  notAPattern = "is not of type `command pattern (one line;";
+
   enabled = h.healer { secrets.tokenFile = "/run/secrets/healer/token"; };
   onUnit = values: [
     enabled
@@ -108,6 +125,29 @@ in
   user-description-with-colon = refuse "`users.users.homelab-healer.description' is not of type `string, not containing newlines or colons'" [
     enabled
     { users.users.homelab-healer.description = lib.mkForce "homelab-healer: the service"; }
+  ];
+
+  # services.homelabHealer.inspectTarget: keys without options of their own, one-line patterns.
+  inspect-key-with-options = refuseTarget notAKey [
+    (h.target { authorizedKeys = [ "command=\"/bin/sh\" ${healerKey}" ]; })
+  ];
+  inspect-key-of-two-lines = refuseTarget notAKey [
+    (h.target { authorizedKeys = [ "${healerKey}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== other" ]; })
+  ];
+  inspect-key-private = refuseTarget notAKey [
+    (h.target { authorizedKeys = [ "-----BEGIN OPENSSH PRIVATE KEY-----" ]; })
+  ];
+  inspect-pattern-comment = refuseTarget notAPattern [ (inspectTarget { commands = [ "# journalctl *" ]; }) ];
+  inspect-pattern-newline = refuseTarget notAPattern [
+    (inspectTarget { commands = [ "journalctl *\nrm *" ]; })
+  ];
+  inspect-pattern-trailing-space = refuseTarget notAPattern [ (inspectTarget { commands = [ "ls " ]; }) ];
+  inspect-pattern-empty = refuseTarget notAPattern [ (inspectTarget { commands = [ "" ]; }) ];
+  inspect-commands-not-a-list = refuseTarget "`services.homelabHealer.inspectTarget.commands' is not of type `list of" [
+    (inspectTarget { commands = "journalctl *"; })
+  ];
+  inspect-unknown-option = refuseTarget "The option `services.homelabHealer.inspectTarget.keys' does not exist" [
+    (inspectTarget { keys = [ healerKey ]; })
   ];
 
   # package/opencode.nix where the lock pins no binary for the system (aarch64 today).

@@ -75,6 +75,26 @@ let
       })
     ];
 
+    # Other hosts the agent inspects (issue 20): the inspect key and known hosts as credentials.
+    inspect-hosts = [
+      (h.healer {
+        secrets = {
+          tokenFile = "/run/secrets/healer/token";
+          inspectSshKeyFile = "/run/secrets/healer/inspect-key";
+          inspectKnownHostsFile = "/run/secrets/healer/inspect-known-hosts";
+        };
+        settings = {
+          forge.type = "none";
+          hosts.media-01.address = "10.0.0.21";
+          hosts.nas-01 = {
+            address = "nas.home.arpa";
+            port = 2222;
+          };
+          inspect.timeoutSeconds = 20;
+        };
+      })
+    ];
+
     # A dry run against an external database, no forge.
     dry-run = [
       (h.healer {

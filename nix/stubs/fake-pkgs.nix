@@ -86,6 +86,12 @@ let
       interpreter = "/nix/store/00000000000000000000000000000000-python3-3.13.7/bin/python3";
     };
     writeShellScript = name: text: fakeDrv name { fake = { inherit text; }; };
+    writeText = name: text: fakeDrv name { fake = { inherit text; }; };
+    # The inspect target's program: its shell and tools.
+    runtimeShell = "/nix/store/00000000000000000000000000000000-bash-5.3p3/bin/bash";
+    util-linux = tool "util-linux-2.41.2" "mount";
+    # nixpkgs' own tree, for the VM tests' nixos/tests/ssh-keys.nix (here a stub with fake keys).
+    path = ./nixpkgs-path;
 
     formats.json =
       { }:
@@ -121,7 +127,10 @@ let
 
     runCommand =
       name: env: script:
-      fakeDrv name { fake = { inherit env script; }; };
+      fakeDrv name {
+        meta = env.meta or { };
+        fake = { inherit env script; };
+      };
   };
 in
 self

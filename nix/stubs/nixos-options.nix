@@ -210,6 +210,15 @@ let
           type = types.nullOr types.int;
           default = null;
         };
+        useDefaultShell = mkOption {
+          type = types.bool;
+          default = false;
+        };
+        # sshd.nix's userOptions: verbatim authorized_keys lines.
+        openssh.authorizedKeys.keys = mkOption {
+          type = types.listOf types.singleLineStr;
+          default = [ ];
+        };
       };
     }
   );
@@ -316,6 +325,16 @@ in
       };
     };
 
+    # sshd.nix: off by default; extraConfig is appended verbatim to sshd_config.
+    services.openssh.enable = mkOption {
+      type = types.bool;
+      default = false;
+    };
+    services.openssh.extraConfig = mkOption {
+      type = types.lines;
+      default = "";
+    };
+
     networking.firewall.allowedTCPPorts = mkOption {
       type = types.listOf types.port;
       default = [ ];
@@ -325,6 +344,11 @@ in
       type = types.attrsOf (
         types.submodule {
           options.source = mkOption { type = types.either types.path types.package; };
+          # etc.nix: "symlink", or an octal mode for a copy.
+          options.mode = mkOption {
+            type = types.str;
+            default = "symlink";
+          };
         }
       );
       default = { };

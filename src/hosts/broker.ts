@@ -46,6 +46,29 @@ export function inspectSocketPath(runDir: string): string {
 /** Unix socket paths are limited to 107 bytes on Linux. */
 const MAX_SOCKET_PATH = 107;
 
+/** Commands of one run on the hosts at once; more wait their turn. */
+const MAX_IN_FLIGHT = 4;
+
+/** At most `limit` tasks at once, the rest in arrival order. */
+class Turns {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((go) => this.waiting.push(go));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      // A finished task hands its slot straight to the next in line, so none can slip in between.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
 /** A request line longer than this is refused: an argv never needs it, and memory stays bounded. */
 const MAX_REQUEST_BYTES = 64 * 1024;
 
@@ -85,6 +108,8 @@ export async function startInspectBroker(opts: BrokerOptions): Promise<InspectBr
   }
   const open = new Set<Socket>();
   const stop = new AbortController();
+  // Background jobs (`inspect … &`) must not open a flood of SSH sessions on the homelab's hosts.
+  const turns = new Turns(MAX_IN_FLIGHT);
 
   const answer = async (s: Socket, line: string) => {
     const req = parseRequest(line);
@@ -93,7 +118,7 @@ export async function startInspectBroker(opts: BrokerOptions): Promise<InspectBr
       reply = { error: `bad request: ${req}` };
       opts.note(`inspect: ${reply.error}`);
     } else {
-      const r = await opts.inspector.run(req.host, req.argv, { signal: stop.signal });
+      const r = await turns.run(() => opts.inspector.run(req.host, req.argv, { signal: stop.signal }));
       const c: InspectedCommand = r.ok
         ? { ...req, exitCode: r.exitCode, bytes: r.bytes, ms: r.ms, truncated: r.truncated }
         : { ...req, exitCode: null, bytes: 0, ms: r.ms, truncated: false, error: r.error };

@@ -5,8 +5,13 @@ import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_ALLOWED_COMMANDS } from "../../src/config/schema.js";
 import { close, type Listener, listen } from "../support/listener.js";
-import { type MockLlm, type MockTurn, mockProviderConfig, startMockLlm } from "../support/mock-llm.js";
-import { JELLYFIN_ALERT as JELLYFIN, jellyfinRepairTurns, OPENCODE } from "../support/real-opencode.js";
+import { type MockLlm, type MockTurn, startMockLlm } from "../support/mock-llm.js";
+import {
+  JELLYFIN_ALERT as JELLYFIN,
+  jellyfinRepairTurns,
+  OPENCODE,
+  realOpencodeAgent,
+} from "../support/real-opencode.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
 const HAS_BWRAP = ["/usr/bin/bwrap", "/bin/bwrap"].some((p) => existsSync(p));
@@ -86,14 +91,10 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && HAS_CURL_WGET)(
         config: (b) => ({
           ...b,
           agent: {
-            command: OPENCODE,
-            model: "mock/mock-model",
-            opencodeConfig: mockProviderConfig(mock.baseUrl),
+            ...realOpencodeAgent(mock.baseUrl),
             allowedCommands: [...DEFAULT_ALLOWED_COMMANDS, "curl *", "wget *"],
             allowedHosts: [`127.0.0.1:${second.port}`],
             environmentFile: envFile,
-            idleTimeoutSeconds: 120,
-            timeoutSeconds: 300,
           },
         }),
       });

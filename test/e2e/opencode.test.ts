@@ -2,8 +2,13 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MockLlm, mockProviderConfig, startMockLlm } from "../support/mock-llm.js";
-import { JELLYFIN_ALERT as JELLYFIN, jellyfinRepairTurns, OPENCODE } from "../support/real-opencode.js";
+import { type MockLlm, startMockLlm } from "../support/mock-llm.js";
+import {
+  JELLYFIN_ALERT as JELLYFIN,
+  jellyfinRepairTurns,
+  OPENCODE,
+  realOpencodeAgent,
+} from "../support/real-opencode.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
 const HAS_BWRAP = ["/usr/bin/bwrap", "/bin/bwrap"].some((p) => existsSync(p));
@@ -41,13 +46,7 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP)(
         stateDir,
         config: (b) => ({
           ...b,
-          agent: {
-            command: OPENCODE,
-            model: "mock/mock-model",
-            opencodeConfig: mockProviderConfig(mock.baseUrl),
-            idleTimeoutSeconds: 120,
-            timeoutSeconds: 300,
-          },
+          agent: realOpencodeAgent(mock.baseUrl),
         }),
       });
     }, 60_000);

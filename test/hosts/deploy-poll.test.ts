@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -48,8 +48,8 @@ if (skip) console.log(skip);
 /*
  * The poller through the real inspection channel: Debian's sshd, the host program as the forced
  * command, the Inspector of issue 20. This Debian machine has no nixos-version, so the host program
- * copy looks commands up in a directory holding a stand-in that prints NixOS's JSON (above) with the
- * revision the test writes; ssh, sshd, the wire encoding and both allowlists are the real ones.
+ * finds a stand-in first on its PATH (`binDirs`) that prints NixOS's JSON (above) with the revision
+ * the test writes; ssh, sshd, the wire encoding and both allowlists are the real ones.
  */
 describe.skipIf(skip !== undefined)("polling each configured host through the inspection channel", () => {
   let w: World;
@@ -69,10 +69,7 @@ describe.skipIf(skip !== undefined)("polling each configured host through the in
       `#!/bin/sh\n# NixOS's nixos-version --json, for a Debian test host\nrev=$(cat ${revisionFile})\nprintf '{"nixosVersion":"25.05.20250601.abcdef0","nixpkgsRevision":"abcdef0123456789abcdef0123456789abcdef01"%s}\\n' "\${rev:+,\\"configurationRevision\\":\\"$rev\\"}"\n`,
       { mode: 0o755 },
     );
-    const forced = installInspectProgram(dir, ["nixos-version", "nixos-version *"]);
-    const program = forced.split(" ")[0] as string;
-    const text = readFileSync(program, "utf8");
-    writeFileSync(program, text.replace(/^inspect_path=/m, `inspect_path=${bin}:`), { mode: 0o755 });
+    const forced = installInspectProgram(dir, ["nixos-version", "nixos-version *"], { binDirs: [bin] });
     sshd = await startSshd({ dir, forcedCommand: forced });
     const raw = {
       hosts: { "media-01": { address: "127.0.0.1", port: sshd.port, user: sshd.user } },

@@ -17,7 +17,8 @@ import { runAgent } from "../../src/agent/spawn.js";
 import { type InspectedCommand, parseRequest, startInspectBroker } from "../../src/hosts/broker.js";
 import { DEFAULT_INSPECT_COMMANDS } from "../../src/hosts/commands.js";
 import { createInspector, type InspectConfig, type Inspector } from "../../src/hosts/inspect.js";
-import { HAS_BWRAP, type Lab, makeLab, scriptSpec } from "../agent/helpers.js";
+import { encodeArgv } from "../../src/hosts/wire.js";
+import { HAS_BWRAP, type Lab, makeLab, pidsWith, scriptSpec } from "../agent/helpers.js";
 import { freePort } from "../support/daemons.js";
 import { installInspectProgram, type Sshd, sshdSkipReason, startSshd } from "../support/sshd.js";
 
@@ -29,6 +30,20 @@ import { installInspectProgram, type Sshd, sshdSkipReason, startSshd } from "../
  */
 
 const log = pino({ level: "silent" });
+
+/** Sends one request line to a broker socket and resolves with the whole answer. */
+function ask(socketPath: string, line: string): Promise<string> {
+  return new Promise<string>((ok, fail) => {
+    const s = connect(socketPath);
+    let got = "";
+    s.on("data", (d) => {
+      got += d;
+    });
+    s.on("end", () => ok(got));
+    s.on("error", fail);
+    s.write(line);
+  });
+}
 
 describe("the broker's wire", () => {
   it("parses {host, argv} and names what is wrong with anything else", () => {
@@ -72,7 +87,7 @@ describe.skipIf(skip !== undefined)("inspect from inside the sandbox, through th
     mkdirSync(sshDir);
     sshd = await startSshd({
       dir: sshDir,
-      forcedCommand: installInspectProgram(sshDir, [...DEFAULT_INSPECT_COMMANDS, `cat ${big}`]),
+      forcedCommand: installInspectProgram(sshDir, [...DEFAULT_INSPECT_COMMANDS, `cat ${big}`, "sleep *"]),
     });
     // Where the service would keep the key: a secret path, which the sandbox hides.
     mkdirSync(join(lab.root, "credentials"));
@@ -90,7 +105,7 @@ describe.skipIf(skip !== undefined)("inspect from inside the sandbox, through th
       inspect: {
         sshKeyFile: keyFile,
         knownHostsFile: sshd.knownHostsFile,
-        commands: [...DEFAULT_INSPECT_COMMANDS, "cat *"],
+        commands: [...DEFAULT_INSPECT_COMMANDS, "cat *", "sleep *"],
         timeoutSeconds: 15,
         maxOutputBytes: 65536,
       },
@@ -201,6 +216,35 @@ describe.skipIf(skip !== undefined)("inspect from inside the sandbox, through th
     expect(existsSync(join(lab.runDir, "inspect.sock"))).toBe(false);
   });
 
+  it("runs at most 4 commands of a run on the hosts at once; the rest wait their turn", async () => {
+    const dir = join(lab.root, "turns");
+    mkdirSync(dir, { recursive: true });
+    const broker = await startInspectBroker({
+      socketPath: join(dir, "inspect.sock"),
+      inspector,
+      onInspected: async () => {},
+      note: () => {},
+    });
+    const argv = ["sleep", "1.5"];
+    const needle = encodeArgv(argv);
+    let most = 0;
+    const sampler = setInterval(() => {
+      most = Math.max(most, pidsWith(needle).length);
+    }, 50);
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 7 }, () =>
+          ask(broker.socketPath, `${JSON.stringify({ host: "media-01", argv })}\n`),
+        ),
+      );
+      for (const a of answers) expect(JSON.parse(a)).toMatchObject({ exitCode: 0 });
+    } finally {
+      clearInterval(sampler);
+      await broker.close();
+    }
+    expect(most).toBe(4);
+  });
+
   it("answers a malformed request on the socket with one error line", async () => {
     const dir = join(lab.root, "raw");
     mkdirSync(dir, { recursive: true });
@@ -212,16 +256,7 @@ describe.skipIf(skip !== undefined)("inspect from inside the sandbox, through th
       note: (l) => notes.push(l),
     });
     try {
-      const answer = await new Promise<string>((ok, fail) => {
-        const s = connect(broker.socketPath);
-        let got = "";
-        s.on("data", (d) => {
-          got += d;
-        });
-        s.on("end", () => ok(got));
-        s.on("error", fail);
-        s.write("rm -rf /\n");
-      });
+      const answer = await ask(broker.socketPath, "rm -rf /\n");
       expect(JSON.parse(answer)).toEqual({ error: "bad request: the request is not JSON" });
       expect(notes).toEqual(["inspect: bad request: the request is not JSON"]);
     } finally {

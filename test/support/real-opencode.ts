@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { MockTurn } from "./mock-llm.js";
+import { type MockTurn, mockProviderConfig } from "./mock-llm.js";
 
 /**
  * The native OpenCode binary from npm (package opencode-<platform>-<arch>, which opencode-ai
@@ -48,4 +48,15 @@ export function jellyfinRepairTurns(nixFile: string, prBody: string, body: strin
     { tools: [{ name: "write", args: { filePath: prBody, content: body } }] },
     { text: "Added the media group to jellyfin." },
   ];
+}
+
+/** The `agent` config section that runs the native OpenCode against the scripted model at `baseUrl`. */
+export function realOpencodeAgent(baseUrl: string): Record<string, unknown> {
+  return {
+    command: OPENCODE,
+    model: "mock/mock-model",
+    opencodeConfig: mockProviderConfig(baseUrl),
+    idleTimeoutSeconds: 120,
+    timeoutSeconds: 300,
+  };
 }

@@ -1,13 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "./daemons.js";
@@ -85,13 +77,24 @@ export function makeKeyPair(path: string, comment = "homelab-healer test"): stri
 /**
  * Copies the host program and a commands file (one pattern a line) into `dir`/inspect, readable by
  * the test user wherever the checkout lives; returns the forced command for authorized_keys.
+ * `binDirs` go before the program's own PATH for the commands it runs (e.g. a stand-in
+ * `systemctl` where the test machine has no systemd), as the NixOS module could set it.
  */
-export function installInspectProgram(dir: string, commands: string[]): string {
+export function installInspectProgram(
+  dir: string,
+  commands: string[],
+  options: { binDirs?: string[] } = {},
+): string {
   const target = join(dir, "inspect");
   mkdirSync(target, { recursive: true });
   chmodSync(target, 0o755);
   const program = join(target, "homelab-healer-inspect");
-  copyFileSync(INSPECT_PROGRAM, program);
+  const original = readFileSync(INSPECT_PROGRAM, "utf8");
+  const pathLine = "\ninspect_path=";
+  if (!original.includes(pathLine)) throw new Error(`${INSPECT_PROGRAM} has no inspect_path= line`);
+  const dirs = options.binDirs ?? [];
+  const text = dirs.length === 0 ? original : original.replace(pathLine, `${pathLine}${dirs.join(":")}:`);
+  writeFileSync(program, text, { mode: 0o755 });
   chmodSync(program, 0o755);
   const commandsFile = join(target, "commands");
   writeFileSync(commandsFile, `${commands.join("\n")}\n`, { mode: 0o644 });
@@ -227,8 +230,13 @@ export function sshTo(
     "127.0.0.1",
     remoteCommand,
   ];
+  return runCollecting(SSH_BIN, args);
+}
+
+/** Runs `command` (stdin closed) and resolves with its exit code and everything it printed. */
+export function runCollecting(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<SshResult> {
   return new Promise((done, fail) => {
-    const child = spawn(SSH_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => {
