@@ -53,7 +53,11 @@ export function driftText(d: Drift, branch: string): string {
 
 /** Git questions about revisions, asked in the mirror (`stateDir/mirror.git`). */
 export interface Revisions {
-  /** True when the mirror has the commit, after one fetch if it had not; undefined without a repo. */
+  /**
+   * True when the mirror has the commit, after a fetch if it had not (at most one per commit and
+   * `refetchMs`: a host may run a commit pushed after our last fetch); undefined when nobody can
+   * tell (no repo, or the fetch failed: it throws, and answers undefined until the next try).
+   */
   known(sha: string): Promise<boolean | undefined>;
   /** `git merge-base --is-ancestor`: does `descendant`'s history contain `ancestor`? */
   contains(ancestor: string, descendant: string): Promise<boolean>;
@@ -76,7 +80,9 @@ export function createRevisions(opts: {
   const gitOpts = opts.git ?? {};
   const now = opts.now ?? Date.now;
   const refetchMs = opts.refetchMs ?? 300_000;
-  const missing = new Map<string, number>();
+  // Per commit the mirror lacked: when it last fetched for it, and what that told (undefined: the
+  // fetch failed, so nobody can tell yet).
+  const tried = new Map<string, { at: number; result: boolean | undefined }>();
 
   const run = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -97,11 +103,13 @@ export function createRevisions(opts: {
     async known(sha) {
       if (await has(sha)) return true;
       if (opts.url === undefined) return existsSync(join(mirror, "HEAD")) ? false : undefined;
-      const last = missing.get(sha);
-      if (last !== undefined && now() - last < refetchMs) return false;
-      missing.set(sha, now());
+      const last = tried.get(sha);
+      if (last !== undefined && now() - last.at < refetchMs) return last.result;
+      tried.set(sha, { at: now(), result: undefined });
       await ensureMirror({ ...gitOpts, mirror, url: opts.url });
-      return has(sha);
+      const result = await has(sha);
+      tried.set(sha, { at: now(), result });
+      return result;
     },
     async contains(ancestor, descendant) {
       const r = await run(["merge-base", "--is-ancestor", ancestor, descendant]);

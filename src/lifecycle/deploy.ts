@@ -54,16 +54,18 @@ export function createDeployTracker(
         ...(config.repo.knownHostsFile ? { knownHostsFile: config.repo.knownHostsFile } : {}),
       },
       refetchMs: config.deploy.pollSeconds * 1000,
+      now: () => deps.clock.now().getTime(),
     });
   const containsCache = new Map<string, boolean>();
   const judge: DeployJudge = {
     deps,
     async known(d) {
-      if (d.known !== null) return d.known;
+      // A commit once found stays found; "unknown" is asked again (it may have been pushed since).
+      if (d.known === true) return true;
       try {
         const known = await revisions.known(d.revision);
         if (known === undefined) return null;
-        await setDeploymentKnown(db, d.id, known);
+        if (known !== d.known) await setDeploymentKnown(db, d.id, known);
         return known;
       } catch (err) {
         log.warn(

@@ -160,6 +160,37 @@ describe("deploying: verification starts when the host runs the fix", () => {
     expect((await events(id)).find((e) => e.kind === "deployed")?.message).toContain("dirty");
   });
 
+  it("a revision pushed only after the host reported it counts once a later fetch finds it", async () => {
+    w = await world();
+    const { id, merge } = await mergedOnMedia();
+    // The owner deployed a local commit on top of the merge before pushing it.
+    const ident = {
+      GIT_AUTHOR_NAME: OWNER.name,
+      GIT_AUTHOR_EMAIL: OWNER.email,
+      GIT_COMMITTER_NAME: OWNER.name,
+      GIT_COMMITTER_EMAIL: OWNER.email,
+    };
+    const local = (
+      await git(w.remote.path, ["commit-tree", `${merge}^{tree}`, "-p", merge, "-m", "local tweak"], ident)
+    ).trim();
+    expect((await report(local)).known).toBe(false);
+    await w.lifecycle.tick();
+    expect((await w.incident(id)).state).toBe("deploying");
+    // Pushed now; the next fetch for it (after deploy.pollSeconds) finds it, and it contains the fix.
+    await git(w.remote.path, ["update-ref", "refs/heads/main", local, merge]);
+    await w.lifecycle.tick();
+    expect((await w.incident(id)).state).toBe("deploying");
+    w.clock.advance(300);
+    await w.lifecycle.tick();
+    expect((await w.incident(id)).state).toBe("verifying");
+    const row = await w.t.db
+      .selectFrom("deployments")
+      .selectAll()
+      .where("revision", "=", local)
+      .executeTakeFirst();
+    expect(row?.known).toBe(true);
+  });
+
   it("untracked: a host that never reported verifies at merge, on the timers, and says so", async () => {
     w = await world();
     const { id } = await w.fixAndMerge("nginx.service", "nas-01");
