@@ -47,6 +47,14 @@ describe("deploying: verification starts when the host runs the fix", () => {
     return { ...(await w.fixAndMerge("jellyfin.service", HOST)), old };
   };
   const events = async (id: number) => await incidentEvents(w.t.db, id);
+  /** A commit on top of `parent` in the remote that no branch points to (not pushed, not fetched). */
+  const commitOnTop = async (parent: string, message: string) => {
+    const who = { GIT_AUTHOR_NAME: OWNER.name, GIT_AUTHOR_EMAIL: OWNER.email };
+    const env = { ...who, GIT_COMMITTER_NAME: OWNER.name, GIT_COMMITTER_EMAIL: OWNER.email };
+    return (
+      await git(w.remote.path, ["commit-tree", `${parent}^{tree}`, "-p", parent, "-m", message], env)
+    ).trim();
+  };
 
   it("waits while an older revision runs, starts nothing on recurrences, verifies from the deploy, then resolves", async () => {
     w = await world();
@@ -100,15 +108,7 @@ describe("deploying: verification starts when the host runs the fix", () => {
     w = await world();
     const { id, old, merge } = await mergedOnMedia();
     // A commit on top of the old revision, on another branch: it does not contain the merge commit.
-    const ident = {
-      GIT_AUTHOR_NAME: OWNER.name,
-      GIT_AUTHOR_EMAIL: OWNER.email,
-      GIT_COMMITTER_NAME: OWNER.name,
-      GIT_COMMITTER_EMAIL: OWNER.email,
-    };
-    const elsewhere = (
-      await git(w.remote.path, ["commit-tree", `${old}^{tree}`, "-p", old, "-m", "local experiment"], ident)
-    ).trim();
+    const elsewhere = await commitOnTop(old, "local experiment");
     await git(w.remote.path, ["update-ref", "refs/heads/testing", elsewhere]);
     await report(elsewhere);
     expect((await w.incident(id)).state).toBe("deploying");
@@ -164,15 +164,7 @@ describe("deploying: verification starts when the host runs the fix", () => {
     w = await world();
     const { id, merge } = await mergedOnMedia();
     // The owner deployed a local commit on top of the merge before pushing it.
-    const ident = {
-      GIT_AUTHOR_NAME: OWNER.name,
-      GIT_AUTHOR_EMAIL: OWNER.email,
-      GIT_COMMITTER_NAME: OWNER.name,
-      GIT_COMMITTER_EMAIL: OWNER.email,
-    };
-    const local = (
-      await git(w.remote.path, ["commit-tree", `${merge}^{tree}`, "-p", merge, "-m", "local tweak"], ident)
-    ).trim();
+    const local = await commitOnTop(merge, "local tweak");
     expect((await report(local)).known).toBe(false);
     await w.lifecycle.tick();
     expect((await w.incident(id)).state).toBe("deploying");
