@@ -5,7 +5,7 @@ import { statusOf, toApiError } from "./api/errors.js";
 import { hooksRouter } from "./api/hooks.js";
 import type { Metrics } from "./api/metrics.js";
 import type { Secrets } from "./config/load.js";
-import type { Source } from "./config/schema.js";
+import type { TokenSource } from "./config/schema.js";
 import { isReachable } from "./db/database.js";
 import { ActionError } from "./incidents/actions.js";
 import type { IncidentDeps } from "./incidents/deps.js";
@@ -21,10 +21,12 @@ export interface AppDeps extends IncidentDeps {
   githubHook?: Hono;
   /** `POST /hooks/forgejo` (Forgejo and Gitea), signed like githubHook, so also before the bearer auth. */
   forgejoHook?: Hono;
+  /** `POST /hooks/deployment` (behind the bearer auth), from the lifecycle. */
+  deploymentHook?: Hono;
   cleanup?: () => Promise<unknown>;
   /** Ingests in flight: shutdown waits for them before closing the database. */
   inflight?: Inflight;
-  /** The web page's hosts panel: deployed revisions, once that part is wired in. */
+  /** `GET /api/hosts` and the web page's hosts panel: deployed revisions, from the lifecycle. */
   hosts?: WebDeps["hosts"];
 }
 
@@ -33,7 +35,7 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const { secrets } = deps;
   const tokenFor = (path: string): string => {
-    const source = /^\/hooks\/([^/]+)/.exec(path)?.[1] as Source | undefined;
+    const source = /^\/hooks\/([^/]+)/.exec(path)?.[1] as TokenSource | undefined;
     return (source && secrets.sourceTokens[source]) || secrets.token;
   };
 
@@ -45,17 +47,26 @@ export function createApp(deps: AppDeps): Hono {
     return c.json(degraded.length > 0 ? { ok: true, degraded } : { ok: true });
   });
   app.get("/metrics", async (c) =>
-    c.text(await deps.metrics.render(deps.db), 200, { "content-type": "text/plain; version=0.0.4" }),
+    c.text(await deps.metrics.render(deps.db, deps.clock.now()), 200, {
+      "content-type": "text/plain; version=0.0.4",
+    }),
   );
   if (deps.githubHook) app.route("/hooks/github", deps.githubHook);
   if (deps.forgejoHook) app.route("/hooks/forgejo", deps.forgejoHook);
   app.use("/hooks/*", bearerAuth(tokenFor));
+  if (deps.deploymentHook) app.route("/hooks/deployment", deps.deploymentHook);
   app.route("/hooks", hooksRouter(deps, deps.metrics, deps.inflight));
   app.use(
     "/api/*",
     bearerAuth(() => secrets.token),
   );
-  app.route("/api", apiRouter(deps, deps.cleanup ? { cleanup: deps.cleanup } : {}));
+  app.route(
+    "/api",
+    apiRouter(deps, {
+      ...(deps.cleanup ? { cleanup: deps.cleanup } : {}),
+      ...(deps.hosts ? { hosts: deps.hosts } : {}),
+    }),
+  );
 
   if (deps.config.web.enable) app.route("/", webRouter(deps));
 

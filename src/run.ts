@@ -75,7 +75,9 @@ export async function run(opts: RunOptions): Promise<void> {
     },
   };
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-  const lifecycle = createLifecycle({ ...deps, secrets });
+  // One inspection channel: the runs' brokers and the deployment poller share it.
+  const inspector = createInspector(config, log, { path: opts.servicePath });
+  const lifecycle = createLifecycle({ ...deps, secrets }, { inspector });
   // The incident rules call back into the lifecycle (PR comments, closing a PR on dismissal).
   Object.assign(deps, lifecycle.hooks);
   const worker = startWorker({
@@ -85,7 +87,7 @@ export async function run(opts: RunOptions): Promise<void> {
     workerId,
     servicePath: opts.servicePath,
     forge: lifecycle.forge,
-    inspector: createInspector(config, log, { path: opts.servicePath }),
+    inspector,
   });
 
   let lastTick = clock.now();
@@ -105,6 +107,8 @@ export async function run(opts: RunOptions): Promise<void> {
     metrics: new Metrics(preflight),
     githubHook: lifecycle.githubHook,
     forgejoHook: lifecycle.forgejoHook,
+    deploymentHook: lifecycle.deploymentHook,
+    hosts: () => lifecycle.deploy.hosts(),
     cleanup: () => lifecycle.cleanup(),
   });
   const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port });

@@ -33,6 +33,11 @@ export interface PromptInput {
     runs: object[];
     prs: { url: string; title: string; body?: string; diffSummary?: string; state: string }[];
   };
+  /**
+   * What the incident's host runs relative to the branch (one line: same commit · N behind · not on
+   * the branch · dirty · unknown), and for a follow-up what was observed of the earlier fix.
+   */
+  deployment?: { hostRevision: string; earlierFix: string | null } | undefined;
   /** Follow-up number (1, 2, …) after a merged fix that did not hold. */
   followUp?: number | undefined;
   /** Output of the failed validation, for the extra turn. */
@@ -145,14 +150,30 @@ export function buildPrompt(input: PromptInput, nonce: string = newNonce()): str
     "",
     "## Recent alerts",
     fence("alerts", alertText(input.alerts) || "(none)", nonce),
+    // Host names come from alerts and reports: fenced like every outside text.
+    ...(input.deployment
+      ? [
+          "",
+          "## What the host runs",
+          'The host runs the revision below, not necessarily the branch you are editing: do not "fix" what the host is not running, and say in the PR description when the fix only needs a deployment.',
+          fence("deployment", capLine(input.deployment.hostRevision, 600), nonce),
+        ]
+      : []),
   ];
   const tail: string[] = [];
   if (input.earlier.runs.length > 0 || input.earlier.prs.length > 0) {
+    // "deployed" only when a deployment was observed: the facts say what was seen, and when.
+    const facts =
+      input.deployment?.earlierFix ?? "An earlier fix was merged; whether it was deployed is not known.";
     const why =
       input.followUp !== undefined
-        ? `This is follow-up ${input.followUp}: an earlier fix was merged and deployed, but the incident came back. Find out why it did not hold.`
+        ? `This is follow-up ${input.followUp}: the incident came back after an earlier fix. What was observed of it (it ran on the host only if this says it was deployed):`
         : "Earlier attempts at this incident:";
-    tail.push("", "## Earlier attempts", why, fence("earlier", earlierText(input.earlier), nonce));
+    tail.push("", "## Earlier attempts", why);
+    if (input.followUp !== undefined) {
+      tail.push(fence("observed", capLine(facts, 800), nonce), "Find out why it did not hold.");
+    }
+    tail.push(fence("earlier", earlierText(input.earlier), nonce));
   }
   if (input.validationOutput !== undefined) {
     tail.push(
@@ -224,6 +245,7 @@ export function buildContext(input: PromptInput): Record<string, unknown> {
       })),
     },
     followUp: input.followUp ?? null,
+    deployment: input.deployment ?? null,
     validationOutput:
       input.validationOutput === undefined ? null : capBytes(input.validationOutput, 16 * 1024, "tail"),
     worktree: input.worktree,

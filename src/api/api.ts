@@ -54,7 +54,10 @@ function id(raw: string): number {
 }
 
 /** `/api/*`: read incidents and act on them. Auth runs before this router. */
-export function apiRouter(deps: IncidentDeps, extra: { cleanup?: () => Promise<unknown> } = {}): Hono {
+export function apiRouter(
+  deps: IncidentDeps,
+  extra: { cleanup?: () => Promise<unknown>; hosts?: () => Promise<unknown> } = {},
+): Hono {
   const app = new Hono();
   app.get("/incidents", async (c) => {
     const state = c.req.query("state");
@@ -94,6 +97,10 @@ export function apiRouter(deps: IncidentDeps, extra: { cleanup?: () => Promise<u
     if (!logs) throw new ApiError("not_found", "no log for that run");
     return c.text(logs.map((l) => `==> ${l.name} <==\n${l.text}`).join("\n"));
   });
+  if (extra.hosts) {
+    const hosts = extra.hosts;
+    app.get("/hosts", async (c) => c.json({ hosts: await hosts() }));
+  }
   if (extra.cleanup) {
     const cleanup = extra.cleanup;
     app.post("/cleanup", async (c) => c.json({ cleanup: await cleanup() }));

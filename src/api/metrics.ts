@@ -1,4 +1,5 @@
 import type { Db } from "../db/database.js";
+import { revisionAges } from "../hosts/deployments.repo.js";
 import { countIncidentsByState, countPrsByState } from "../incidents/incidents.repo.js";
 import type { PreflightState } from "../preflight/monitor.js";
 import { countByOutcome } from "../runs/queue.repo.js";
@@ -26,8 +27,8 @@ export class Metrics {
     m.set(key, (m.get(key) ?? 0) + n);
   }
 
-  /** The text exposition format. */
-  async render(db: Db): Promise<string> {
+  /** The text exposition format; `now` times the ages (the service's clock). */
+  async render(db: Db, now: Date = new Date()): Promise<string> {
     const lines: string[] = [];
     const family = (name: string, type: string, help: string, rows: [string, number][]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -45,6 +46,19 @@ export class Metrics {
       "gauge",
       "Incidents by state.",
       states.map((s) => [`state="${s.state}"`, s.n]),
+    );
+    family(
+      "homelab_healer_incidents_waiting_deploy",
+      "gauge",
+      "Incidents whose merged fix is not running on their host yet (state deploying).",
+      [["", states.find((s) => s.state === "deploying")?.n ?? 0]],
+    );
+    const ages = await revisionAges(db, now);
+    family(
+      "homelab_healer_host_revision_age_seconds",
+      "gauge",
+      "Seconds since the host's newest done deployment.",
+      ages.map((a) => [`host="${esc(a.host)}"`, a.seconds]),
     );
     const outcomes = await countByOutcome(db);
     family(

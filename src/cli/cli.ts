@@ -18,7 +18,7 @@ import { findOnPath } from "../preflight/exec.js";
 import { run } from "../run.js";
 import { ClientError, directClient, type HealerClient, httpClient } from "./client.js";
 import { doctor } from "./doctor.js";
-import { incidentsTable, incidentText } from "./format.js";
+import { hostsTable, incidentsTable, incidentText } from "./format.js";
 import type { CliIo } from "./io.js";
 
 export type { CliIo } from "./io.js";
@@ -33,6 +33,7 @@ const USAGE = `usage: homelab-healer <command> [options]
   dismiss ID [--reason R] [--close-pr]  dismiss (cancels a live run; --close-pr closes its PR)
   silence --service S [--alert A] --for 2h [--reason R]
   cleanup                               one maintenance pass now
+  hosts [--json]                        each host: deployed revision, source, age, commits behind, waiting incidents
   doctor [--json] [--probe-model]       check every dependency of the repair path; exit 1 on a FAIL
 The config is --config FILE, else $HOMELAB_HEALER_CONFIG, else the embedded default (./.homelab-healer, PGlite).
 `;
@@ -112,6 +113,7 @@ async function dispatch(command: string | undefined, argv: string[], io: CliIo):
     case "dismiss":
     case "silence":
     case "cleanup":
+    case "hosts":
       // No secret is read up front: PostgreSQL is reached directly (peer auth, like psql), and only
       // the API path needs the token.
       return operator(command, positionals, o, load(true).config, io);
@@ -200,6 +202,12 @@ async function operator(
         if (!o.service || !o.for)
           throw new ClientError("silence needs --service S and --for DURATION (e.g. 2h)");
         json(await c.silence({ service: o.service, alertName: o.alert, for: o.for, reason: o.reason }));
+        return 0;
+      }
+      case "hosts": {
+        const hosts = await c.hosts();
+        if (o.json) json(hosts);
+        else io.stdout(hostsTable(hosts));
         return 0;
       }
       default:

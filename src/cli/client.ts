@@ -3,6 +3,9 @@ import type { Config } from "../config/load.js";
 import { openDatabase } from "../db/database.js";
 import type { Incident } from "../db/tables.js";
 import { parseDuration } from "../duration.js";
+import { mirrorPath } from "../forge/git.js";
+import { type HostView, listHosts } from "../hosts/registry.js";
+import { createRevisions } from "../hosts/revisions.js";
 import {
   createSilence,
   dismissIncident,
@@ -11,6 +14,7 @@ import {
   retryIncident,
 } from "../incidents/actions.js";
 import type { IncidentDeps } from "../incidents/deps.js";
+import { deployingIncidents } from "../lifecycle/deploy.repo.js";
 import { createLogger } from "../log.js";
 import { notifyRunQueued } from "../runs/wakeup.js";
 
@@ -29,6 +33,8 @@ export interface HealerClient {
     reason?: string | undefined;
   }): Promise<unknown>;
   cleanup(): Promise<unknown>;
+  /** Known hosts, their deployed revisions and the incidents waiting on them. */
+  hosts(): Promise<HostView[]>;
   close(): Promise<void>;
 }
 
@@ -65,6 +71,7 @@ export function httpClient(config: Config, token: string): HealerClient {
       }),
     silence: (s) => call("POST", "/silences", s),
     cleanup: () => call("POST", "/cleanup"),
+    hosts: async () => (await call<{ hosts: HostView[] }>("GET", "/hosts")).hosts,
     close: async () => {},
   };
 }
@@ -99,6 +106,16 @@ export function directClient(config: Config): HealerClient {
     cleanup: async () => {
       throw new ClientError("cleanup needs the running service (homelab-healer serve)");
     },
+    // Drift from the mirror as the service last fetched it; hosts only the service polls show there.
+    hosts: async () =>
+      listHosts({
+        db,
+        revisions: createRevisions({ mirror: mirrorPath(config.stateDir), url: undefined }),
+        branch: config.repo.branch,
+        now: new Date(),
+        configured: Object.keys(config.hosts),
+        waiting: await deployingIncidents(db),
+      }),
     close: async () => {
       await notified;
       await db.destroy();

@@ -1,5 +1,6 @@
 import type { TokenStats } from "../agent/events.js";
 import type { Incident } from "../db/tables.js";
+import type { HostView } from "../hosts/registry.js";
 import type { incidentDetail } from "../incidents/actions.js";
 import { formatCost } from "../incidents/triage.js";
 import { outcomeLabel } from "../runs/outcome-label.js";
@@ -31,6 +32,34 @@ export function incidentsTable(incidents: Incident[]): string {
       String(i.occurrences),
       iso(i.last_seen_at),
       i.pr_url ?? (i.state === "pr_open" ? "dry run (see incident)" : "-"),
+    ]),
+  );
+}
+
+/** Seconds as the largest whole unit: 45s, 12m, 3h, 2d. */
+function age(seconds: number | null): string {
+  if (seconds === null) return "-";
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86_400)}d`;
+}
+
+/** `homelab-healer hosts`: host, revision, source, age, status, behind the branch, waiting incidents. */
+export function hostsTable(hosts: HostView[]): string {
+  if (hosts.length === 0) return "no known hosts (none reported a deployment, none is under hosts.*)\n";
+  return table(
+    ["HOST", "REVISION", "SOURCE", "AGE", "STATUS", "BEHIND", "WAITING"],
+    hosts.map((h) => [
+      h.host,
+      h.revision
+        ? `${h.revision.slice(0, 12)}${h.revision.endsWith("-dirty") ? "-dirty" : ""}${h.known === false ? " (unknown)" : ""}`
+        : "-",
+      h.source ?? (h.configured ? "inspect" : "-"),
+      age(h.ageSeconds),
+      h.lastReport?.status ?? "-",
+      h.behind !== null ? String(h.behind) : h.drift.kind === "not_on_branch" ? "not on branch" : "?",
+      h.waiting.length > 0 ? h.waiting.map((w) => `#${w.id}`).join(",") : "-",
     ]),
   );
 }

@@ -2,12 +2,12 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { describeIssues, jsonSyntaxProblem } from "./problems.js";
-import { type ConfigFile, configSchema, type Source } from "./schema.js";
+import { type ConfigFile, configSchema, type TokenSource } from "./schema.js";
 
 /** Secret values read from their files. Never logged, never in API answers. */
 export interface Secrets {
   token: string;
-  sourceTokens: Partial<Record<Source, string>>;
+  sourceTokens: Partial<Record<TokenSource, string>>;
   githubWebhookSecret?: string;
   forgejoWebhookSecret?: string;
   forgeToken?: string;
@@ -181,7 +181,7 @@ export function resolveConfig(
   }
   for (const [source, v] of Object.entries(file.auth.sources)) {
     const value = readSecret(secretPath(v.tokenFile, creds), `auth.sources.${source}.tokenFile`, problems);
-    if (value !== undefined) secrets.sourceTokens[source as Source] = value;
+    if (value !== undefined) secrets.sourceTokens[source as TokenSource] = value;
   }
   const optional = (key: string) => {
     const p = paths.get(key);
@@ -225,5 +225,14 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     ...rest,
     database: { ...rest.database, ...(rest.database.url ? { url: redactUrl(rest.database.url) } : {}) },
     databaseUrl: redactUrl(config.databaseUrl),
+    // A Prometheus behind basic auth carries its password in the URL.
+    ...(rest.deploy.prometheus
+      ? {
+          deploy: {
+            ...rest.deploy,
+            prometheus: { ...rest.deploy.prometheus, url: redactUrl(rest.deploy.prometheus.url) },
+          },
+        }
+      : {}),
   };
 }

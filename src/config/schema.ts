@@ -17,6 +17,9 @@ const GITHUB_API_URL = "https://api.github.com";
 
 export const SOURCES = ["openobserve", "alertmanager", "grafana", "uptime-kuma", "gatus", "generic"] as const;
 export type Source = (typeof SOURCES)[number];
+/** Hooks that may have a token of their own (`auth.sources.<name>.tokenFile`): the alert sources and deployments. */
+export const TOKEN_SOURCES = [...SOURCES, "deployment"] as const;
+export type TokenSource = (typeof TOKEN_SOURCES)[number];
 
 export const DEFAULT_ALLOWED_COMMANDS = [
   "journalctl *",
@@ -134,7 +137,7 @@ export const configSchema = z
           ),
         sources: z
           .partialRecord(
-            z.enum(SOURCES),
+            z.enum(TOKEN_SOURCES),
             z
               .object({
                 tokenFile: secretFile.describe(
@@ -349,8 +352,14 @@ export const configSchema = z
           ),
         deployGraceSeconds: seconds
           .default(1800)
-          .describe("after a merge, recurrences inside this grace are ignored"),
-        verifySeconds: positive.default(7200).describe("quiet this long after a merge: `resolved`"),
+          .describe(
+            "after a merge whose deployment is not tracked, recurrences inside this grace are ignored",
+          ),
+        verifySeconds: positive
+          .default(7200)
+          .describe(
+            "quiet this long after the fix is deployed (or merged, when deployment is not tracked): `resolved`",
+          ),
         maxFollowUps: seconds
           .default(2)
           .describe("follow-up runs after merged fixes that did not hold, then `needs_human`"),
@@ -364,6 +373,38 @@ export const configSchema = z
         alertRetentionDays: positive
           .default(30)
           .describe("deliveries and alerts older than this are deleted (never those of live incidents)"),
+        deployWarnSeconds: positive
+          .default(86400)
+          .describe(
+            "merged but not running on the incident's host this long: one event and notification (repeated at most daily)",
+          ),
+      })
+      .strict()
+      .prefault({}),
+    deploy: z
+      .object({
+        pollSeconds: positive
+          .default(300)
+          .describe(
+            "how often each host's revision is polled (inspection channel, Prometheus) while an incident waits for a deploy",
+          ),
+        prometheus: z
+          .object({
+            url: z.url().describe("Prometheus' base URL: a revision source (e.g. comin's metrics)"),
+            query: z
+              .string()
+              .min(1)
+              .default('comin_deployment_info{status="done"}')
+              .describe("instant query whose series name the host and its deployed revision"),
+            hostLabel: z
+              .string()
+              .min(1)
+              .default("host")
+              .describe("label holding the host name (falls back to `instance` without its port)"),
+            revisionLabel: z.string().min(1).default("commit_id").describe("label holding the revision"),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),

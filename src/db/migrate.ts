@@ -1,12 +1,14 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import * as m0001 from "./migrations/0001_initial.js";
 import * as m0002 from "./migrations/0002_run_usage.js";
+import * as m0004 from "./migrations/0004_deployments.js";
 import * as m0008 from "./migrations/0008_run_committed.js";
 
 /** Every migration, in order. Static imports so the bundle needs no directory scan. */
 const migrations: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_run_usage": m0002,
+  "0004_deployments": m0004,
   "0008_run_committed": m0008,
 };
 
@@ -21,6 +23,12 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw new Error(`migration failed: ${String(error)}`, { cause: error });
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** Applies migrations up to and including `name` (tests of what a later migration carries over). */
+export async function migrateUpTo(db: Kysely<unknown>, name: string): Promise<void> {
+  const { error } = await migratorFor(db).migrateTo(name);
+  if (error) throw new Error(`migration failed: ${String(error)}`, { cause: error });
 }
 
 function migratorFor(db: Kysely<unknown>): Migrator {

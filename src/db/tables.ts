@@ -10,6 +10,7 @@ export const INCIDENT_STATES = [
   "suppressed",
   "fixing",
   "pr_open",
+  "deploying",
   "verifying",
   "needs_human",
   "resolved",
@@ -71,6 +72,10 @@ export interface IncidentsTable {
   previous_incident_id: number | null;
   resolved_at: Timestamp | null;
   resolved_by_source_at: Timestamp | null;
+  pr_merge_sha: Generated<string | null>;
+  deployed_at: Generated<Date | null>;
+  deployed_revision: Generated<string | null>;
+  deploy_warned_at: Generated<Date | null>;
 }
 
 export interface AlertsTable {
@@ -146,6 +151,21 @@ export interface SilencesTable {
   expires_at: Timestamp;
 }
 
+export type DeploymentStatus = "done" | "failed";
+export type DeploymentSource = "hook" | "inspect" | "prometheus";
+
+export interface DeploymentsTable {
+  id: Id;
+  host: string;
+  revision: string;
+  dirty: Generated<boolean>;
+  status: DeploymentStatus;
+  at: Timestamp;
+  received_at: Timestamp;
+  source: DeploymentSource;
+  known: Generated<boolean | null>;
+}
+
 export interface Database {
   deliveries: DeliveriesTable;
   incidents: IncidentsTable;
@@ -153,6 +173,7 @@ export interface Database {
   runs: RunsTable;
   incident_events: IncidentEventsTable;
   silences: SilencesTable;
+  deployments: DeploymentsTable;
 }
 
 export type Incident = Selectable<IncidentsTable>;
@@ -163,3 +184,4 @@ export type Run = Selectable<RunsTable>;
 export type IncidentEvent = Selectable<IncidentEventsTable>;
 export type Silence = Selectable<SilencesTable>;
 export type Delivery = Selectable<DeliveriesTable>;
+export type Deployment = Selectable<DeploymentsTable>;

@@ -44,6 +44,7 @@ function toPullRequest(p: ForgejoPull): PullRequest {
     url: p.html_url,
     state: merged ? "merged" : p.state === "open" ? "open" : "closed",
     mergedAt: merged && p.merged_at ? new Date(p.merged_at) : null,
+    mergeCommitSha: merged ? (p.merge_commit_sha ?? null) : null,
     headSha: p.head.sha,
     // `label` stays the branch name after the branch is deleted; `ref` becomes refs/pull/N/head.
     head: p.head.label,

@@ -73,6 +73,8 @@ interface GithubPull {
   html_url: string;
   state: string;
   merged_at: string | null;
+  /** GitHub: the merge (or squash, or rebased tip) commit once merged; a test merge commit before. */
+  merge_commit_sha?: string | null;
   draft?: boolean;
   head: { sha: string; ref: string };
 }
@@ -85,6 +87,8 @@ function toPullRequest(p: GithubPull): PullRequest {
     state,
     mergedAt: p.merged_at ? new Date(p.merged_at) : null,
     headSha: p.head.sha,
+    // Before the merge GitHub reports its test merge commit here: only a merged PR's counts.
+    mergeCommitSha: p.merged_at ? (p.merge_commit_sha ?? null) : null,
     head: p.head.ref,
     draft: p.draft ?? false,
   };

@@ -7,6 +7,8 @@ export interface PullRequest {
   state: "open" | "merged" | "closed";
   mergedAt: Date | null;
   headSha: string;
+  /** After a merge: the commit it put on the base branch (merge, squash or rebase result); else null. */
+  mergeCommitSha: string | null;
   head: string;
   draft: boolean;
 }

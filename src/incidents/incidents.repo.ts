@@ -8,6 +8,7 @@ export const LIVE_STATES: readonly IncidentState[] = [
   "suppressed",
   "fixing",
   "pr_open",
+  "deploying",
   "verifying",
   "needs_human",
 ];

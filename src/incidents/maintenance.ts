@@ -30,12 +30,14 @@ export async function incidentTick(deps: IncidentDeps, since: Date): Promise<voi
     });
   }
   for (const incident of await quietIncidents(deps.db, ["verifying"], ago(lifecycle.verifySeconds))) {
-    const mergedAt = incident.pr_merged_at ?? incident.state_changed_at;
-    if (mergedAt > ago(lifecycle.verifySeconds)) continue;
+    // Timed from the deploy when it was seen (tracked), else from the merge.
+    const from = incident.deployed_at ?? incident.pr_merged_at ?? incident.state_changed_at;
+    if (from > ago(lifecycle.verifySeconds)) continue;
+    const after = incident.deployed_at ? "the deploy" : "the merge";
     await transition(deps.db, deps.log, incident, {
       to: "resolved",
       kind: "verified",
-      message: `quiet for ${lifecycle.verifySeconds} s after the merge of ${incident.pr_url ?? "the fix"}: resolved`,
+      message: `quiet for ${lifecycle.verifySeconds} s after ${after} of ${incident.pr_url ?? "the fix"}: resolved`,
       now,
     });
   }

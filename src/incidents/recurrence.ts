@@ -8,8 +8,9 @@ export type { RecurrenceHooks } from "./deps.js";
 
 /**
  * New firing alerts for an incident past triage (SPEC §6 rules 1 and 4): while `pr_open`, at most an
- * hourly comment; while `verifying`, a recurrence inside the deploy grace only attaches, after it a
- * follow-up run starts (up to lifecycle.maxFollowUps, then needs_human).
+ * hourly comment; while `deploying`, they attach and start nothing (the fix is not running yet);
+ * while `verifying`, a recurrence inside the deploy grace only attaches when the deployment is not
+ * tracked, and otherwise a follow-up run starts (up to lifecycle.maxFollowUps, then needs_human).
  */
 export async function onRecurrence(deps: IncidentDeps, incidentId: number, added: number): Promise<void> {
   const incident = await getIncident(deps.db, incidentId);
@@ -20,10 +21,22 @@ export async function onRecurrence(deps: IncidentDeps, incidentId: number, added
     await deps.recurrence?.stillHappening?.(deps, incidentId, added);
     return;
   }
+  if (incident.state === "deploying") {
+    await recordEvent(deps.db, deps.log, {
+      incidentId,
+      kind: "recurrence",
+      message: `${added} alert(s) while the merged fix waits for its deployment on ${incident.host ?? "its host"}: attached; nothing starts until the fix runs there`,
+      data: { added, deploying: true },
+      now,
+    });
+    return;
+  }
   if (incident.state !== "verifying") return;
   const mergedAt = incident.pr_merged_at ?? incident.state_changed_at;
   const sinceMerge = Math.round((now.getTime() - mergedAt.getTime()) / 1000);
-  if (sinceMerge < lifecycle.deployGraceSeconds) {
+  // A tracked deployment has no grace: the fix was seen running, so it came back after the deploy.
+  const deployedAt = incident.deployed_at;
+  if (deployedAt === null && sinceMerge < lifecycle.deployGraceSeconds) {
     await recordEvent(deps.db, deps.log, {
       incidentId,
       kind: "recurrence",
@@ -37,7 +50,7 @@ export async function onRecurrence(deps: IncidentDeps, incidentId: number, added
     await transition(deps.db, deps.log, incident, {
       to: "needs_human",
       kind: "recurrence",
-      message: `the fix did not hold: it came back ${sinceMerge} s after the merge, and ${incident.follow_ups} follow-up(s) are spent (lifecycle.maxFollowUps)`,
+      message: `the fix did not hold: it came back ${since(sinceMerge, deployedAt, now)}, and ${incident.follow_ups} follow-up(s) are spent (lifecycle.maxFollowUps)`,
       data: { added, sinceMerge },
       set: { triage_reason: "fix did not hold; follow-ups spent" },
       now,
@@ -47,7 +60,7 @@ export async function onRecurrence(deps: IncidentDeps, incidentId: number, added
   const started = await startRun(deps, incident, {
     kind: "follow_up",
     countFollowUp: true,
-    message: `the fix of PR ${incident.pr_url ?? "?"} did not hold: it came back ${sinceMerge} s after the merge; follow-up ${incident.follow_ups + 1} of ${lifecycle.maxFollowUps}`,
+    message: `the fix of PR ${incident.pr_url ?? "?"} did not hold: it came back ${since(sinceMerge, deployedAt, now)}; follow-up ${incident.follow_ups + 1} of ${lifecycle.maxFollowUps}`,
     data: { added, sinceMerge, previousPr: incident.pr_url },
   });
   if (!started.started && started.reason === "budget_spent") {
@@ -60,4 +73,10 @@ export async function onRecurrence(deps: IncidentDeps, incidentId: number, added
       now,
     });
   }
+}
+
+/** "N s after the merge", or "N s after it was deployed on the host" when the deploy was seen. */
+function since(sinceMerge: number, deployedAt: Date | null, now: Date): string {
+  if (deployedAt === null) return `${sinceMerge} s after the merge`;
+  return `${Math.round((now.getTime() - deployedAt.getTime()) / 1000)} s after it was deployed on the host`;
 }

@@ -101,7 +101,7 @@ export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Pr
     await setTriageReasons(db, reasons);
   }
   for (const incident of incidents) {
-    if (incident.state === "pr_open" || incident.state === "verifying")
+    if (incident.state === "pr_open" || incident.state === "deploying" || incident.state === "verifying")
       await onRecurrence(deps, incident.id, touchOf.get(incident.id)!.added);
   }
 }

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import type { IncidentDeps } from "../incidents/deps.js";
+import type { DeployTracker } from "./deploy.js";
 import { prHookRouter, validHexHmac } from "./pr-hook.js";
 
 /**
@@ -11,21 +12,25 @@ import { prHookRouter, validHexHmac } from "./pr-hook.js";
  * `pull_request.merged: true`; the branch is `head.label` (`head.ref` may already read
  * `refs/pull/N/head` when the branch is gone).
  */
-export function forgejoHookRouter(deps: IncidentDeps, secret: string): Hono {
-  return prHookRouter(deps, {
-    forge: "forgejo",
-    verify: (body, h) => {
-      const sig = h("x-forgejo-signature") ?? h("x-gitea-signature");
-      return validHexHmac(secret, body, sig);
+export function forgejoHookRouter(deps: IncidentDeps, secret: string, deploy?: DeployTracker): Hono {
+  return prHookRouter(
+    deps,
+    {
+      forge: "forgejo",
+      verify: (body, h) => {
+        const sig = h("x-forgejo-signature") ?? h("x-gitea-signature");
+        return validHexHmac(secret, body, sig);
+      },
+      signatureHeaders: "X-Forgejo-Signature / X-Gitea-Signature",
+      event: (h) => h("x-forgejo-event") ?? h("x-gitea-event") ?? "",
+      delivery: (h) => h("x-forgejo-delivery") ?? h("x-gitea-delivery"),
+      branch: (pr) => pr.head?.label ?? pr.head?.ref,
+      // The form encoding signs the JSON payload but sends `payload=<urlencoded>`: nothing to verify against.
+      refuse: (type) =>
+        /application\/x-www-form-urlencoded/i.test(type)
+          ? "form-encoded webhook: in the repository's webhook settings set POST Content Type to application/json"
+          : undefined,
     },
-    signatureHeaders: "X-Forgejo-Signature / X-Gitea-Signature",
-    event: (h) => h("x-forgejo-event") ?? h("x-gitea-event") ?? "",
-    delivery: (h) => h("x-forgejo-delivery") ?? h("x-gitea-delivery"),
-    branch: (pr) => pr.head?.label ?? pr.head?.ref,
-    // The form encoding signs the JSON payload but sends `payload=<urlencoded>`: nothing to verify against.
-    refuse: (type) =>
-      /application\/x-www-form-urlencoded/i.test(type)
-        ? "form-encoded webhook: in the repository's webhook settings set POST Content Type to application/json"
-        : undefined,
-  });
+    deploy,
+  );
 }

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import type { IncidentDeps } from "../incidents/deps.js";
+import type { DeployTracker } from "./deploy.js";
 import { prHookRouter, validHexHmac } from "./pr-hook.js";
 
 /** True when `header` is `sha256=<hex>` of the HMAC-SHA256 of `body` under `secret` (constant time). */
@@ -12,13 +13,17 @@ export function validSignature(secret: string, body: Uint8Array, header: string 
  * `POST /hooks/github`: PR events signed with the webhook secret (`X-Hub-Signature-256`). `ping`
  * answers 200.
  */
-export function githubHookRouter(deps: IncidentDeps, secret: string): Hono {
-  return prHookRouter(deps, {
-    forge: "github",
-    verify: (body, h) => validSignature(secret, body, h("x-hub-signature-256")),
-    signatureHeaders: "X-Hub-Signature-256",
-    event: (h) => h("x-github-event") ?? "",
-    delivery: (h) => h("x-github-delivery"),
-    branch: (pr) => pr.head?.ref,
-  });
+export function githubHookRouter(deps: IncidentDeps, secret: string, deploy?: DeployTracker): Hono {
+  return prHookRouter(
+    deps,
+    {
+      forge: "github",
+      verify: (body, h) => validSignature(secret, body, h("x-hub-signature-256")),
+      signatureHeaders: "X-Hub-Signature-256",
+      event: (h) => h("x-github-event") ?? "",
+      delivery: (h) => h("x-github-delivery"),
+      branch: (pr) => pr.head?.ref,
+    },
+    deploy,
+  );
 }

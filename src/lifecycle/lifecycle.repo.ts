@@ -81,7 +81,7 @@ export interface NotableEvent {
   service: string | null;
 }
 
-/** PR opened, needs human and follow-up events with `after < id <= upTo`, oldest first. */
+/** PR opened, needs human, follow-up and deployment (failed, overdue) events with `after < id <= upTo`, oldest first. */
 export async function notableEvents(db: Q, after: number, upTo: number): Promise<NotableEvent[]> {
   return db
     .selectFrom("incident_events as e")
@@ -100,7 +100,7 @@ export async function notableEvents(db: Q, after: number, upTo: number): Promise
     .where("e.id", "<=", upTo)
     .where((eb) =>
       eb.or([
-        eb("e.kind", "in", ["pr_opened", "committed", "follow_up"]),
+        eb("e.kind", "in", ["pr_opened", "committed", "follow_up", "deploy_failed", "deploy_overdue"]),
         eb(sql`e.data->>'to'`, "=", "needs_human"),
       ]),
     )

@@ -1,9 +1,12 @@
 import type { Hono } from "hono";
 import type { Secrets } from "../config/load.js";
 import { createForge, type Forge, noneForge } from "../forge/forge.js";
+import type { InspectorLike } from "../hosts/poll.js";
 import type { IncidentDeps } from "../incidents/deps.js";
 import { createNtfy, type Notifier } from "../notify/ntfy.js";
 import { type CleanupReport, runCleanup } from "./cleanup.js";
+import { createDeployTracker, type DeployTracker } from "./deploy.js";
+import { deploymentHookRouter } from "./deployment-hook.js";
 import { forgejoHookRouter } from "./forgejo-hook.js";
 import { githubHookRouter } from "./github-hook.js";
 import { createNotificationFeed } from "./notifications.js";
@@ -20,6 +23,10 @@ export interface Lifecycle {
   githubHook?: Hono;
   /** `POST /hooks/forgejo` (Forgejo and Gitea) when auth.forgejo.webhookSecretFile is set. */
   forgejoHook?: Hono;
+  /** `POST /hooks/deployment` (mounted behind the bearer auth). */
+  deploymentHook: Hono;
+  /** Deployed revisions: reports, polling, the incidents waiting for a deploy, `GET /api/hosts`. */
+  deploy: DeployTracker;
   /** What the incident rules call back into: the "still happening" comment, closing a PR on dismissal. */
   hooks: Pick<IncidentDeps, "recurrence" | "closePr">;
   /** One pass of the loop-keeping rules (PR polling, notifications, cleanup when due). */
@@ -36,6 +43,8 @@ export interface LifecycleOptions {
   notifier?: Notifier;
   /** Per-notification timeout; a hanging ntfy costs at most this per message. */
   notifyTimeoutMs?: number;
+  /** The inspection channel (issue 20) when hosts are configured: polled for each host's revision. */
+  inspector?: InspectorLike;
 }
 
 /** Builds the closing-the-loop part: PR state, follow-ups, cleanup, notifications. */
@@ -68,6 +77,7 @@ export function createLifecycle(
         })
       : undefined);
   const feed = notifier ? createNotificationFeed(deps, notifier) : undefined;
+  const deploy = createDeployTracker(deps, { inspector: opts.inspector });
   const lastPolled = new Map<number, number>();
   let lastCleanup: number | undefined;
   let cleaning: Promise<CleanupReport> | undefined;
@@ -93,8 +103,10 @@ export function createLifecycle(
 
   return {
     forge,
-    ...(secret ? { githubHook: githubHookRouter(deps, secret) } : {}),
-    ...(forgejoSecret ? { forgejoHook: forgejoHookRouter(deps, forgejoSecret) } : {}),
+    ...(secret ? { githubHook: githubHookRouter(deps, secret, deploy) } : {}),
+    ...(forgejoSecret ? { forgejoHook: forgejoHookRouter(deps, forgejoSecret, deploy) } : {}),
+    deploymentHook: deploymentHookRouter(deploy),
+    deploy,
     hooks: hasPrs
       ? {
           recurrence: { stillHappening: stillHappeningHook(forge, pending) },
@@ -104,7 +116,8 @@ export function createLifecycle(
         }
       : {},
     async tick() {
-      if (hasPrs) await guarded("PR polling", () => pollPrStates(deps, forge, lastPolled));
+      if (hasPrs) await guarded("PR polling", () => pollPrStates(deps, forge, lastPolled, deploy));
+      await guarded("deployment tracking", () => deploy.tick());
       if (feed) await guarded("notifications", () => feed.poll());
       const now = deps.clock.now().getTime();
       if (lastCleanup === undefined || now - lastCleanup >= CLEANUP_EVERY_SECONDS * 1000) {

@@ -39,6 +39,14 @@ export function notificationFor(e: NotableEvent): Notification | null {
       tags: ["wrench", "homelab-healer"],
     };
   }
+  if (e.kind === "deploy_failed" || e.kind === "deploy_overdue") {
+    return {
+      title: `${e.kind === "deploy_failed" ? "Deployment failed" : "Fix not deployed"}: ${e.title}`,
+      message: `Incident ${e.incident_id}${where}: ${e.message}`,
+      tags: ["hourglass", "homelab-healer"],
+      click: e.pr_url,
+    };
+  }
   if (e.kind === "follow_up") {
     return {
       title: `Follow-up started: ${e.title}`,

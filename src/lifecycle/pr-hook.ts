@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import type { IncidentDeps } from "../incidents/deps.js";
+import type { DeployTracker } from "./deploy.js";
 import { applyPrState } from "./pr-state.js";
 
 /** PR payloads stay far below this; anything larger is not a PR event of ours. */
@@ -17,7 +18,12 @@ export function validHexHmac(secret: string, body: Uint8Array, hex: string | und
 /** The fields of a `pull_request` event both GitHub and Forgejo/Gitea send (same names on both). */
 interface PullRequestEvent {
   action?: string;
-  pull_request?: { number?: number; merged?: boolean; head?: { ref?: string; label?: string } };
+  pull_request?: {
+    number?: number;
+    merged?: boolean;
+    merge_commit_sha?: string | null;
+    head?: { ref?: string; label?: string; sha?: string };
+  };
   repository?: { full_name?: string };
 }
 
@@ -42,9 +48,9 @@ export interface PrHookSpec {
 /**
  * A signed PR-event webhook, mounted before the bearer auth because the forge authenticates by
  * signature over the raw body. A closed PR is applied like a poll result would be (merged ⇒
- * verifying, unmerged ⇒ dismissed); a bad or missing signature is 401 and changes nothing.
+ * deploying or verifying, unmerged ⇒ dismissed); a bad or missing signature is 401 and changes nothing.
  */
-export function prHookRouter(deps: IncidentDeps, spec: PrHookSpec): Hono {
+export function prHookRouter(deps: IncidentDeps, spec: PrHookSpec, deploy?: DeployTracker): Hono {
   const app = new Hono();
   const { owner, repo } = deps.config.forge;
   const ours = owner && repo ? `${owner}/${repo}`.toLowerCase() : undefined;
@@ -83,10 +89,17 @@ export function prHookRouter(deps: IncidentDeps, spec: PrHookSpec): Hono {
     if (!spec.branch(pr)?.startsWith("healer/")) {
       return c.json({ ok: true, event, ignored: "not a healer branch" });
     }
+    const merged = pr.merged === true;
     const result = await applyPrState(
       deps,
-      { number: pr.number, state: pr.merged === true ? "merged" : "closed" },
+      {
+        number: pr.number,
+        state: merged ? "merged" : "closed",
+        mergeCommitSha: merged && typeof pr.merge_commit_sha === "string" ? pr.merge_commit_sha : null,
+        ...(typeof pr.head?.sha === "string" ? { headSha: pr.head.sha } : {}),
+      },
       "webhook",
+      deploy,
     );
     return c.json({ ok: true, event, pr: pr.number, result });
   });

@@ -8,7 +8,7 @@ import {
   secretFileKeys,
   secretPath,
 } from "../config/load.js";
-import type { Source } from "../config/schema.js";
+import type { TokenSource } from "../config/schema.js";
 
 /**
  * Reads each secret file the config names on its own, so one unreadable file becomes a problem named
@@ -42,7 +42,7 @@ export function readSecretsOneByOne(
     else if (key === "notify.ntfy.tokenFile") secrets.ntfyToken = value;
     else if (key === "agent.environmentFile") secrets.agentEnv = parseEnvFile(value);
     else if (key.startsWith("auth.sources.")) {
-      const source = key.split(".")[2] as Source;
+      const source = key.split(".")[2] as TokenSource;
       secrets.sourceTokens = { ...secrets.sourceTokens, [source]: value };
     }
   }

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
-import { buildContext, buildPrompt, prBodyTemplate } from "../agent/prompt.js";
+import { buildContext, buildPrompt, type PromptInput, prBodyTemplate } from "../agent/prompt.js";
 import { type AgentInspect, type AgentResult, runAgent } from "../agent/spawn.js";
+import type { Config } from "../config/load.js";
 import type { Run } from "../db/tables.js";
 import type { RunContext } from "./context.js";
 import { recordInspected } from "./inspected.js";
@@ -24,32 +25,7 @@ export async function agentTurn(
           onInspected: (c) => recordInspected(deps, run, c),
         }
       : undefined;
-  const input = {
-    incident: {
-      id: i.id,
-      title: i.title,
-      service: i.service,
-      host: i.host,
-      alertName: i.alert_name,
-      severity: i.severity,
-      occurrences: i.occurrences,
-      firstSeenAt: i.first_seen_at,
-      lastSeenAt: i.last_seen_at,
-      source: i.source,
-    },
-    alerts: context.alerts.map((a) => ({ ...a, summary: a.summary ?? "" })),
-    evidence: context.evidence,
-    worktree: t.worktree,
-    prBodyFile: t.prBodyFile,
-    protectedPaths: config.repo.protectedPaths,
-    allowedCommands: config.agent.allowedCommands,
-    earlier: { runs: context.earlier.runs, prs: context.earlier.prs },
-    ...(run.kind === "follow_up" ? { followUp: i.follow_ups } : {}),
-    ...(t.validationOutput !== undefined ? { validationOutput: t.validationOutput } : {}),
-    ...(inspect
-      ? { inspect: { hosts: inspect.inspector.hosts(), commands: inspect.commands, localHost: hostname() } }
-      : {}),
-  };
+  const input = promptInput(config, run, context, t, inspect);
   const started = Date.now();
   const result = await runAgent({
     runId: run.id,
@@ -73,4 +49,42 @@ export async function agentTurn(
     seconds: (Date.now() - started) / 1000,
   }).catch((err: unknown) => deps.log.warn({ err, run: run.id }, "recording the agent's token usage failed"));
   return result;
+}
+
+/** What a turn's prompt and context file are built from (tests build a run's prompt with it too). */
+export function promptInput(
+  config: Config,
+  run: Pick<Run, "kind">,
+  context: RunContext,
+  t: { worktree: string; prBodyFile: string; validationOutput?: string },
+  inspect?: Pick<AgentInspect, "inspector" | "commands">,
+): PromptInput {
+  const i = context.incident;
+  return {
+    incident: {
+      id: i.id,
+      title: i.title,
+      service: i.service,
+      host: i.host,
+      alertName: i.alert_name,
+      severity: i.severity,
+      occurrences: i.occurrences,
+      firstSeenAt: i.first_seen_at,
+      lastSeenAt: i.last_seen_at,
+      source: i.source,
+    },
+    alerts: context.alerts.map((a) => ({ ...a, summary: a.summary ?? "" })),
+    evidence: context.evidence,
+    worktree: t.worktree,
+    prBodyFile: t.prBodyFile,
+    protectedPaths: config.repo.protectedPaths,
+    allowedCommands: config.agent.allowedCommands,
+    earlier: { runs: context.earlier.runs, prs: context.earlier.prs },
+    deployment: { hostRevision: context.deployment.hostRevision, earlierFix: context.deployment.earlierFix },
+    ...(run.kind === "follow_up" ? { followUp: i.follow_ups } : {}),
+    ...(t.validationOutput !== undefined ? { validationOutput: t.validationOutput } : {}),
+    ...(inspect
+      ? { inspect: { hosts: inspect.inspector.hosts(), commands: inspect.commands, localHost: hostname() } }
+      : {}),
+  };
 }

@@ -1,8 +1,10 @@
 import type { Db } from "../db/database.js";
 import type { Incident, Run } from "../db/tables.js";
 import { gitAt } from "../forge/git-run.js";
+import { createRevisions } from "../hosts/revisions.js";
 import { incidentsOfFingerprint } from "../incidents/incidents.repo.js";
 import { recentAlerts } from "../ingest/deliveries.repo.js";
+import { type DeploymentFacts, deploymentFacts } from "./deploy-facts.js";
 import { listRunsForIncident } from "./queue.repo.js";
 
 /** Evidence lines kept for the prompt: distinct, newest first (the prompt builder caps them further). */
@@ -25,6 +27,8 @@ export interface RunContext {
     prs: { url: string; title: string; body: string; diffSummary: string; state: string }[];
     incidents: Pick<Incident, "id" | "state" | "pr_url" | "title" | "first_seen_at" | "resolved_at">[];
   };
+  /** What the incident's host runs relative to `repo.branch`, and what was observed of an earlier fix. */
+  deployment: DeploymentFacts;
 }
 
 /** Everything the agent is told about an incident, read once at the start of a run. */
@@ -33,6 +37,7 @@ export async function gatherContext(
   incident: Incident,
   currentRunId: number,
   mirror: string,
+  branch = "main",
 ): Promise<RunContext> {
   const alerts = await recentAlerts(db, incident.id, 20);
   const evidence: string[] = [];
@@ -68,8 +73,11 @@ export async function gatherContext(
       });
     }
   }
+  // The run fetched the mirror just now: drift is read without another fetch.
+  const deployment = await deploymentFacts(db, incident, createRevisions({ mirror, url: undefined }), branch);
   return {
     incident,
+    deployment,
     alerts: alerts.map((a) => ({
       status: a.status,
       summary: a.summary,

@@ -150,7 +150,7 @@ async function prepareChange(
     p.git,
   );
   await recordRunProgress(deps.db, run.id, { worktree: wt.path });
-  const context = await gatherContext(deps.db, incident, run.id, p.mirror);
+  const context = await gatherContext(deps.db, incident, run.id, p.mirror, config.repo.branch);
   const prBodyFile = runFiles(p.runDir).prBody;
   const turn = { worktree: wt.path, runDir: p.runDir, prBodyFile, signal };
   let result = await agentTurn(deps, run, context, turn);

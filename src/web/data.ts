@@ -61,7 +61,16 @@ export async function homeData(
       maxCost: deps.config.agent.maxCostPerDay,
     },
     preflight: deps.preflight?.results(),
-    hosts: deps.hosts ? await deps.hosts() : undefined,
+    hosts: deps.hosts
+      ? (await deps.hosts()).map((h) => ({
+          host: h.host,
+          revision: h.revision,
+          at: h.deployedAt === null ? null : new Date(h.deployedAt),
+          status: h.lastReport?.status ?? null,
+          drift: h.driftText,
+          waiting: h.waiting.length,
+        }))
+      : undefined,
   };
 }
 

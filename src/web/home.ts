@@ -5,12 +5,16 @@ import { type Html, money, serviceLink, state, time } from "./format.js";
 import { page } from "./layout.js";
 import type { Session } from "./session.js";
 
-/** A host and the revision it runs: filled by the deployments part once it lands (see `hostsPanel`). */
+/** A host and the revision it runs, from the deploy tracker (`GET /api/hosts`). */
 export interface HostRow {
   host: string;
   revision: string | null;
   at: Date | null;
   status?: string | null;
+  /** Relative to `repo.branch`: same commit, N behind, not on the branch, dirty, unknown. */
+  drift?: string;
+  /** Incidents in `deploying` that wait for this host. */
+  waiting?: number;
 }
 
 export interface HomeData {
@@ -98,15 +102,15 @@ ${results.map((r) => html`<tr><td>${r.name}</td><td>${state(r.status)}</td><td>$
   return html`<section class="card" aria-labelledby="h-preflight"><h2 id="h-preflight">Preflight checks</h2>${body}</section>`;
 }
 
-/** The hosts and the revision each runs. The slot the deployments part fills: absent list, no panel. */
+/** The hosts and the revision each runs; without a deploy tracker, no panel. */
 export function hostsPanel(hosts: HostRow[] | undefined): Html {
   if (hosts === undefined) return html``;
   return html`<section class="card" aria-labelledby="h-hosts"><h2 id="h-hosts">Hosts</h2>
 ${
   hosts.length === 0
     ? html`<p class="muted">No deployment reported yet.</p>`
-    : html`<table><thead><tr><th scope="col">Host</th><th scope="col">Revision</th><th scope="col">Since</th></tr></thead><tbody>
-${hosts.map((h) => html`<tr><td>${h.host}</td><td><code>${h.revision ? h.revision.slice(0, 12) : "—"}</code>${h.status ? html` ${state(h.status)}` : ""}</td><td>${time(h.at)}</td></tr>`)}
+    : html`<table><thead><tr><th scope="col">Host</th><th scope="col">Revision</th><th scope="col">Since</th><th scope="col">Against the branch</th><th scope="col">Waiting</th></tr></thead><tbody>
+${hosts.map((h) => html`<tr><td>${h.host}</td><td><code>${h.revision ? h.revision.slice(0, 12) : "—"}</code>${h.status ? html` ${state(h.status)}` : ""}</td><td>${time(h.at)}</td><td>${h.drift ?? "—"}</td><td>${h.waiting ? `${h.waiting} incident${h.waiting === 1 ? "" : "s"}` : "—"}</td></tr>`)}
 </tbody></table>`
 }</section>`;
 }

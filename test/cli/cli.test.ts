@@ -72,6 +72,7 @@ describe("check-config", () => {
     const file = write("good.json", {
       database: { url: "postgres://healer:hunter2@db.lan/healer" },
       auth: { tokenFile: "token" },
+      deploy: { prometheus: { url: "http://scraper:prom-pass@prometheus.lan:9090" } },
     });
     const c = io({ CREDENTIALS_DIRECTORY: dir });
     expect(await runCli("check-config", ["--config", file], c.io)).toBe(0);
@@ -79,6 +80,8 @@ describe("check-config", () => {
     expect(printed).not.toContain("s3cret-token-value");
     expect(printed).not.toContain("hunter2");
     expect(printed).toContain("postgres://healer:***@db.lan/healer");
+    expect(printed).not.toContain("prom-pass");
+    expect(JSON.parse(printed).deploy.prometheus.url).toBe("http://scraper:***@prometheus.lan:9090");
     expect(JSON.parse(printed).auth.tokenFile).toBe("token");
   });
 

@@ -124,6 +124,35 @@ describe("ntfy notifications", () => {
     }
   });
 
+  it("a failed deployment of the fix and a fix still not deployed after deployWarnSeconds are messages", async () => {
+    ntfy = await fakeNtfy();
+    w = await createWorld(
+      {
+        notify: { ntfy: { url: ntfy.url, topic: "homelab" } },
+        lifecycle: { deployWarnSeconds: 3600 },
+      },
+      { git: true },
+    );
+    const hook = async (revision: string, status: string) =>
+      expect((await w!.deployed({ host: "media-01", revision, status })).status).toBe(202);
+    const old = (await w.remote.head("main")) as string;
+    await hook(old, "done");
+    const { id, merge } = await w.fixAndMerge("jellyfin.service", "media-01");
+    expect((await w.incident(id)).state).toBe("deploying");
+    await hook(merge, "failed");
+    w.clock.advance(3600);
+    await w.lifecycle.tick();
+    await w.lifecycle.idle();
+    const sent = ntfy.got.map((p) => [decode(p.headers.title), p.body]);
+    expect(sent.map(([t]) => t)).toEqual([
+      "PR opened: ServiceDown: jellyfin.service",
+      "Deployment failed: ServiceDown: jellyfin.service",
+      "Fix not deployed: ServiceDown: jellyfin.service",
+    ]);
+    expect(sent[1]?.[1]).toContain(`deploying ${merge.slice(0, 12)} on media-01 failed`);
+    expect(sent[2]?.[1]).toContain(`merged 1 h ago, media-01 still runs ${old.slice(0, 12)}`);
+  });
+
   it("encodes non-ASCII header values as RFC 2047 words and keeps ASCII as is", () => {
     expect(headerValue("PR opened: nginx")).toBe("PR opened: nginx");
     expect(headerValue("a\nb")).toBe("a b");

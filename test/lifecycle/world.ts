@@ -31,8 +31,15 @@ export interface World {
   dir: string;
   stateDir: string;
   lifecycle: Lifecycle;
-  /** One firing occurrence of the alert for `service` (a distinct occurrence each call); its incident id. */
-  fire(service: string): Promise<number>;
+  /** One firing occurrence of the alert for `service` on `host` (default `lab`; a distinct occurrence each call); its incident id. */
+  fire(service: string, host?: string): Promise<number>;
+  /**
+   * An incident for `service` on `host` whose PR the owner merged for real (git worlds: a merge
+   * commit on main), seen by one lifecycle pass; the incident id, PR and merge commit.
+   */
+  fixAndMerge(service: string, host: string): Promise<{ id: number; pr: number; merge: string }>;
+  /** `POST /hooks/deployment` through the lifecycle's router (the bearer auth is app.ts's, tested there). */
+  deployed(body: Record<string, unknown>): Promise<Response>;
   /** Plays the worker for the incident's queued run: pushes a change, opens the PR, finishes the run. */
   openPr(incidentId: number, opts?: { keepWorktree?: boolean }): Promise<{ runId: number; pr: number }>;
   incident(id: number): Promise<Incident>;
@@ -91,11 +98,11 @@ export async function createWorld(
     dir,
     stateDir,
     lifecycle,
-    async fire(service) {
+    async fire(service, host = "lab") {
       const body = JSON.stringify({
         name: "ServiceDown",
         service,
-        host: "lab",
+        host,
         summary: `${service} is down`,
         idempotencyKey: `occ-${process.pid}-${++occurrence}`,
       });
@@ -170,6 +177,22 @@ export async function createWorld(
       );
       return { runId: run.id, pr: pr.number };
     },
+    async fixAndMerge(service, host) {
+      const id = await w.fire(service, host);
+      const { pr } = await w.openPr(id);
+      // Merging for real into the bare repo (a merge commit the deploy checks can find): the fake
+      // GitHub does it; the fake Forgejo's merges only flip the PR's state.
+      if (!("mergeInRepo" in fake)) throw new Error("fixAndMerge needs the fake GitHub (kind github)");
+      const merge = await fake.mergeInRepo(pr);
+      await lifecycle.tick();
+      return { id, pr, merge };
+    },
+    deployed: async (body) =>
+      await lifecycle.deploymentHook.request("/", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
     async incident(id) {
       const i = await getIncident(t.db, id);
       if (!i) throw new Error(`no incident ${id}`);

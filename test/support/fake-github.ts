@@ -21,6 +21,8 @@ export interface FakePull {
   state: "open" | "closed";
   merged: boolean;
   merged_at: string | null;
+  /** Once merged: the commit the merge put on the base branch (GitHub's `merge_commit_sha`). */
+  merge_commit_sha?: string | null;
   closed_at: string | null;
   head: string;
   headSha: string;
@@ -102,6 +104,11 @@ export interface FakeGithub {
   clearFaults(): void;
   /** Marks PR `n` merged, as a human clicking Merge would. */
   merge(n: number): void;
+  /**
+   * Merges PR `n` for real in `bareRepo` (a merge commit on the base branch, as GitHub's "Create a
+   * merge commit" does), marks it merged with that `merge_commit_sha` and returns the commit.
+   */
+  mergeInRepo(n: number): Promise<string>;
   /** Closes PR `n` without merging. */
   close(n: number): void;
   /** Labels on PR `n`. */
@@ -160,6 +167,8 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
     draft: p.draft,
     merged: p.merged,
     merged_at: p.merged_at,
+    // GitHub's pull object carries it always; after a merge it is the commit the merge made.
+    merge_commit_sha: p.merge_commit_sha ?? null,
     closed_at: p.closed_at,
     user: { login: "homelab-healer[bot]" },
     head: { ref: p.head, sha: p.headSha, label: `${owner}:${p.head}` },
@@ -343,6 +352,29 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
     clearFaults: http.clearFaults,
     failNext: http.failNext,
     merge: (n) => mergePr(mustFind(n)),
+    async mergeInRepo(n) {
+      const repoDir = options.bareRepo;
+      if (repoDir === undefined) throw new Error("fake github: mergeInRepo needs bareRepo");
+      const pr = mustFind(n);
+      const ref = `refs/heads/${pr.base}`;
+      const baseSha = (await git(repoDir, ["rev-parse", ref])).trim();
+      const head = (await git(repoDir, ["rev-parse", `refs/heads/${pr.head}`])).trim();
+      const tree = (await git(repoDir, ["merge-tree", "--write-tree", baseSha, head])).split("\n")[0]!.trim();
+      const who = { GIT_AUTHOR_NAME: "Homelab Owner", GIT_AUTHOR_EMAIL: "owner@homelab.example" };
+      const env = {
+        ...who,
+        GIT_COMMITTER_NAME: who.GIT_AUTHOR_NAME,
+        GIT_COMMITTER_EMAIL: who.GIT_AUTHOR_EMAIL,
+      };
+      const message = `Merge pull request #${n} from ${owner}/${pr.head}`;
+      const commit = (
+        await git(repoDir, ["commit-tree", tree, "-p", baseSha, "-p", head, "-m", message], env)
+      ).trim();
+      await git(repoDir, ["update-ref", ref, commit, baseSha]);
+      mergePr(pr);
+      pr.merge_commit_sha = commit;
+      return commit;
+    },
     close: (n) => closePr(mustFind(n)),
     labels: (n) => find(n)?.labels ?? [],
     stop: http.stop,
