@@ -7,10 +7,10 @@ import { createHash } from "node:crypto";
 
 const CSS = `
 :root{color-scheme:light dark;--bg:#f7f7f8;--fg:#1b1d21;--muted:#5b616b;--card:#fff;--line:#d9dce1;--link:#0b57d0;
---s-open:#dbeafe;--s-suppressed:#e5e7eb;--s-fixing:#fde68a;--s-pr_open:#e9d5ff;--s-verifying:#ccfbf1;--s-needs_human:#fecaca;
+--s-open:#dbeafe;--s-suppressed:#e5e7eb;--s-fixing:#fde68a;--s-pr_open:#e9d5ff;--s-deploying:#fef3c7;--s-verifying:#ccfbf1;--s-needs_human:#fecaca;
 --s-resolved:#bbf7d0;--s-dismissed:#e5e7eb;--s-bad:#fecaca;--s-warn:#fed7aa;--s-good:#bbf7d0;--s-neutral:#e5e7eb}
 @media (prefers-color-scheme:dark){:root{--bg:#121417;--fg:#e6e8eb;--muted:#a3a9b3;--card:#1b1e23;--line:#343a42;--link:#8ab4f8;
---s-open:#1e3a8a;--s-suppressed:#374151;--s-fixing:#713f12;--s-pr_open:#581c87;--s-verifying:#134e4a;--s-needs_human:#7f1d1d;
+--s-open:#1e3a8a;--s-suppressed:#374151;--s-fixing:#713f12;--s-pr_open:#581c87;--s-deploying:#78350f;--s-verifying:#134e4a;--s-needs_human:#7f1d1d;
 --s-resolved:#14532d;--s-dismissed:#374151;--s-bad:#7f1d1d;--s-warn:#7c2d12;--s-good:#14532d;--s-neutral:#374151}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
@@ -34,7 +34,7 @@ th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line);v
 th{font-size:.85rem;color:var(--muted);font-weight:600}
 .state{display:inline-block;padding:0 .45rem;border-radius:4px;font-size:.85rem;white-space:nowrap;background:var(--s-neutral);color:var(--fg)}
 .state-open{background:var(--s-open)}.state-suppressed{background:var(--s-suppressed)}.state-fixing{background:var(--s-fixing)}
-.state-pr_open{background:var(--s-pr_open)}.state-verifying{background:var(--s-verifying)}.state-needs_human{background:var(--s-needs_human)}
+.state-pr_open{background:var(--s-pr_open)}.state-deploying{background:var(--s-deploying)}.state-verifying{background:var(--s-verifying)}.state-needs_human{background:var(--s-needs_human)}
 .state-resolved{background:var(--s-resolved)}.state-dismissed{background:var(--s-dismissed)}
 .state-firing,.state-failed,.state-fail,.state-timed_out,.state-refused,.state-denied,.state-error,.state-validation_failed{background:var(--s-bad)}
 .state-warn,.state-running,.state-queued,.state-cancelled{background:var(--s-warn)}

@@ -36,7 +36,7 @@ export function bannerLine(counts: HomeData["counts"]): { text: string; tone: "q
     counts.filter((c) => states.includes(c.state)).reduce((a, c) => a + c.n, 0);
   const need = n("needs_human");
   const fixing = n("fixing");
-  const waiting = n("pr_open", "verifying");
+  const waiting = n("pr_open", "deploying", "verifying");
   if (need + fixing + waiting === 0) return { text: "All quiet", tone: "quiet" };
   const parts = [
     need ? `${need} incident${need === 1 ? "" : "s"} need${need === 1 ? "s" : ""} you` : "",
