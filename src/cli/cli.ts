@@ -12,6 +12,7 @@ import {
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { isDbUnavailable } from "../db/unavailable.js";
+import { BindError } from "../listen.js";
 import { createLogger } from "../log.js";
 import { run } from "../run.js";
 import { ClientError, directClient, type HealerClient, httpClient } from "./client.js";
@@ -130,15 +131,25 @@ async function serve({ config, secrets }: { config: Config; secrets: Secrets }, 
   const stop = () => controller.abort();
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
-  await run({
-    config,
-    secrets,
-    log,
-    signal: controller.signal,
-    servicePath: io.env.PATH,
-    onListening: ({ host, port }) =>
-      io.stderr(`homelab-healer listening on http://${host}:${port} (state in ${config.stateDir})\n`),
-  });
+  try {
+    await run({
+      config,
+      secrets,
+      log,
+      signal: controller.signal,
+      servicePath: io.env.PATH,
+      onListening: ({ host, port }) =>
+        io.stderr(`homelab-healer listening on http://${host}:${port} (state in ${config.stateDir})\n`),
+    });
+  } catch (e) {
+    if (!(e instanceof BindError)) throw e;
+    // Nothing was started: no database opened, no loop, so there is nothing to stop.
+    io.stderr(`${e.message}\n`);
+    return 1;
+  } finally {
+    process.off("SIGTERM", stop);
+    process.off("SIGINT", stop);
+  }
   await new Promise<void>((resolve) => log.flush(() => resolve()));
   return 0;
 }
