@@ -146,7 +146,9 @@ describe("operator commands against a running service", () => {
         silence.io,
       ),
     ).toBe(0);
-    expect(silence.out()).toMatch(/^silence \d+: nas\.mount until \S+ \(disk swap\); end it early with `homelab-healer unsilence \d+`\n$/);
+    expect(silence.out()).toMatch(
+      /^silence \d+: nas\.mount until \S+ \(disk swap\); end it early with `homelab-healer unsilence \d+`\n$/,
+    );
 
     const dismiss = io();
     expect(
