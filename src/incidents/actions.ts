@@ -2,14 +2,7 @@ import { recentAlerts } from "../ingest/deliveries.repo.js";
 import { cancelRun, listRunsForIncident } from "../runs/queue.repo.js";
 import { failedRunTail } from "../runs/run-log.js";
 import type { IncidentDeps } from "./deps.js";
-import {
-  getIncident,
-  incidentEvents,
-  judgeableForServices,
-  listIncidents,
-  updateIncidentFields,
-} from "./incidents.repo.js";
-import { triageIncident } from "./judge.js";
+import { getIncident, incidentEvents, listIncidents, updateIncidentFields } from "./incidents.repo.js";
 import { startRun } from "./start-run.js";
 import { recordEvent, transition } from "./transitions.js";
 

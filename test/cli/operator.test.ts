@@ -1,0 +1,128 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DURATION_FORMS } from "../../src/duration.js";
+import { runCliProcess } from "../support/cli-process.js";
+import { type Healer, startHealer } from "../support/serve.js";
+
+/*
+ * Issue 24.3, 24.7 and 24.9 through the real entry point, as an owner types the commands: a running
+ * service whose agent fails (exit 3, a line on stderr), and the CLI as a child process beside it.
+ */
+
+describe("operator commands as a child process", () => {
+  let h: Healer;
+  let config: string;
+  let incident: number;
+  const cli = (...args: string[]) => runCliProcess([...args, "--config", config]);
+
+  beforeAll(async () => {
+    h = await startHealer({
+      agentMode: "fail",
+      config: (base) => ({ ...base, agent: { ...(base.agent as object), maxAttempts: 1 } }),
+    });
+    config = join(h.dir, "cli.json");
+    const service = JSON.parse(readFileSync(join(h.dir, "config.json"), "utf8"));
+    writeFileSync(
+      config,
+      JSON.stringify({ ...service, listen: { host: "127.0.0.1", port: Number(new URL(h.url).port) } }),
+    );
+    const res = await h.post("generic", {
+      name: "disk-full",
+      service: "nas.mount",
+      host: "nas",
+      summary: "nas.mount: no space left on device",
+      details: {
+        evidence: [
+          "nas.mount: no space left on device",
+          "kernel: EXT4-fs warning (device sdb1): ext4_dx_add_entry: Directory index full!",
+          "systemd[1]: nas.mount: Failed with result 'exit-code'.",
+        ],
+      },
+    });
+    incident = ((await res.json()) as { incidents: number[] }).incidents[0]!;
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("logs RUN_ID prints the attempt's output; incident ID shows its last lines, points to logs, and shows the alert's log lines once", {
+    timeout: 90_000,
+  }, async () => {
+    const run = await h.waitFor("the failed run", async () => {
+      const d = await h.api<{ runs: { id: number; outcome: string | null }[] }>(`/incidents/${incident}`);
+      return d.body.runs.find((r) => r.outcome === "failed");
+    });
+
+    const logs = await cli("logs", String(run.id));
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain("==> agent.log <==");
+    expect(logs.stdout).toContain("script agent: failing on purpose");
+    expect(logs.stdout).toMatch(/# homelab-healer: agent exited exit=3/);
+    // --follow on a finished run prints the same and ends by itself.
+    const follow = await cli("logs", String(run.id), "--follow");
+    expect(follow).toMatchObject({
+      code: 0,
+      stdout: logs.stdout.endsWith("\n") ? logs.stdout : `${logs.stdout}\n`,
+    });
+
+    const shown = await cli("incident", String(incident));
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`last lines of its output (all of it: homelab-healer logs ${run.id}):`);
+    expect(shown.stdout).toMatch(/^ {8}script agent: failing on purpose$/m);
+    // The summary once, then the alert's other lines (they were only in --json before).
+    expect(shown.stdout.split("no space left on device").length - 1).toBe(1);
+    expect(shown.stdout).toContain(
+      "| kernel: EXT4-fs warning (device sdb1): ext4_dx_add_entry: Directory index full!",
+    );
+    expect(shown.stdout).toContain("| systemd[1]: nas.mount: Failed with result 'exit-code'.");
+
+    const missing = await cli("logs", "99999");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("no run 99999\n");
+  });
+
+  it("silence --for '2 hours' is refused with the accepted forms; --for 2h is two hours, listed, and ended by unsilence", {
+    timeout: 60_000,
+  }, async () => {
+    const bad = await cli("silence", "--service", "nas.mount", "--for", "2 hours");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(`--for: not a duration: "2 hours"; use ${DURATION_FORMS}\n`);
+    expect((await h.api<{ silences: unknown[] }>("/silences")).body.silences).toEqual([]);
+
+    const ok = await cli("silence", "--service", "nas.mount", "--for", "2h", "--reason", "disk swap");
+    expect(ok.code).toBe(0);
+    const id = Number(/^silence (\d+): nas\.mount until \S+ \(disk swap\)/.exec(ok.stdout)?.[1]);
+    const [s] = (
+      await h.api<{ silences: { id: number; created_at: string; expires_at: string }[] }>("/silences")
+    ).body.silences;
+    expect(s!.id).toBe(id);
+    expect(Date.parse(s!.expires_at) - Date.parse(s!.created_at)).toBe(2 * 3600 * 1000);
+
+    const list = await cli("silences");
+    expect(list.stdout).toMatch(
+      new RegExp(`^ID\\s+SILENCES\\s+UNTIL\\s+REASON\\n${id}\\s+nas\\.mount\\s+\\S+\\s+disk swap\\n$`),
+    );
+    const json = await cli("silences", "--json");
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ id, service: "nas.mount" })]);
+
+    const end = await cli("unsilence", String(id));
+    expect(end).toMatchObject({ code: 0, stdout: `silence ${id} on nas.mount ended\n` });
+    expect((await cli("silences")).stdout).toBe("no silence in force\n");
+    const again = await cli("unsilence", String(id));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`^silence ${id} already ended at \\S+\\n$`));
+
+    const events = (await h.api<{ events: { kind: string; message: string }[] }>(`/incidents/${incident}`))
+      .body.events;
+    expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(["silenced", "unsilenced"]));
+  });
+
+  it("an error from the service is its message, without an HTTP status", async () => {
+    await h.api(`/incidents/${incident}/dismiss`, { method: "POST", body: { reason: "done" } });
+    // --close-pr goes through the API: the 409 is told as the service words it.
+    const r = await cli("dismiss", String(incident), "--close-pr");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`incident ${incident} is already dismissed\n`);
+  });
+});
