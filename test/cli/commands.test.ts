@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import { COMMANDS } from "../../src/cli/commands.js";
-import { runCliProcess } from "../support/cli-process.js";
+import { captureIo, runCliProcess } from "../support/cli-process.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { close, type Listener, listen } from "../support/listener.js";
 import { databaseDigest } from "../support/tables.js";
@@ -13,20 +13,6 @@ import { databaseDigest } from "../support/tables.js";
  * Issue 24.2: `cleanup --help` ran a maintenance pass, `migrate --help` opened the live database,
  * `retry --help` said "an incident ID is required", the top-level --help exited 2.
  */
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: {
-      env: { PATH: process.env.PATH ?? "" },
-      stdout: (s: string) => void out.push(s),
-      stderr: (s: string) => void err.push(s),
-    },
-    out: () => out.join(""),
-    err: () => err.join(""),
-  };
-}
 
 describe("--help and usage errors", () => {
   let dir: string;
@@ -110,7 +96,7 @@ describe("--help and usage errors", () => {
     const before = await databaseDigest(t.db);
     for (const c of COMMANDS)
       for (const flag of ["--help", "-h"]) {
-        const r = capture();
+        const r = captureIo();
         // The ID and other arguments do not matter: --help wins.
         expect(await runCli(c.name, ["1", flag, "--bogus", "--config", postgres], r.io), c.name).toBe(0);
         expect(r.out()).toMatch(new RegExp(`^usage: homelab-healer ${c.name}\\b`));
@@ -129,7 +115,7 @@ describe("--help and usage errors", () => {
       ["frob", [], /^unknown command: frob\n\nusage: homelab-healer <command>/],
     ];
     for (const [command, args, re] of cases) {
-      const r = capture();
+      const r = captureIo();
       expect(await runCli(command, [...args, "--config", postgres], r.io), command).toBe(2);
       expect(r.err()).toMatch(re);
     }

@@ -84,3 +84,18 @@ export async function runCliProcess(
   if (timedOut) throw new Error(`homelab-healer ${args.join(" ")} did not exit by itself: ${p.err()}`);
   return { code, stdout: p.out(), stderr: p.err() };
 }
+
+/** A CliIo for `runCli` in this process that keeps what the command printed. */
+export function captureIo(env: Record<string, string | undefined> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+      stdout: (s: string) => void out.push(s),
+      stderr: (s: string) => void err.push(s),
+    },
+    out: () => out.join(""),
+    err: () => err.join(""),
+  };
+}
