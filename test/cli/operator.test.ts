@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DURATION_FORMS } from "../../src/duration.js";
-import { runCliProcess } from "../support/cli-process.js";
+import { type CliProcess, runCliProcess, startCli } from "../support/cli-process.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
 /*
@@ -126,3 +126,60 @@ describe("operator commands as a child process", () => {
     expect(r.stderr).toBe(`incident ${incident} is already dismissed\n`);
   });
 });
+
+describe("logs --follow", () => {
+  let h: Healer;
+  let config: string;
+  beforeAll(async () => {
+    // "slow": the agent prints "working i/3" a second apart, then makes its change.
+    h = await startHealer({ agentMode: "slow" });
+    config = join(h.dir, "cli.json");
+    const service = JSON.parse(readFileSync(join(h.dir, "config.json"), "utf8"));
+    writeFileSync(
+      config,
+      JSON.stringify({ ...service, listen: { host: "127.0.0.1", port: Number(new URL(h.url).port) } }),
+    );
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("prints a live run's output as it comes and ends when the run has finished", {
+    timeout: 120_000,
+  }, async () => {
+    const res = await h.post("generic", { name: "nginx-down", service: "nginx.service", host: "nas" });
+    const incident = ((await res.json()) as { incidents: number[] }).incidents[0]!;
+    const run = await h.waitFor("a run", async () => {
+      const d = await h.api<{ runs: { id: number; state: string }[] }>(`/incidents/${incident}`);
+      return d.body.runs[0];
+    });
+    const follow = startCli(["logs", String(run.id), "--follow", "--config", config]);
+    try {
+      // Output arrives while the run is still going…
+      await waitForOut(follow, /working 1\/3/);
+      // …and the command ends by itself once the run has.
+      expect(await follow.exited).toBe(0);
+      const after = await h.api<{ run: { state: string; outcome: string } }>(`/runs/${run.id}`);
+      expect(after.body.run).toMatchObject({ state: "finished", outcome: "pr_opened" });
+      const all = await runCliProcess(["logs", String(run.id), "--config", config]);
+      // The followed output is the whole log, each part once.
+      expect(follow.out().trimEnd()).toBe(all.stdout.trimEnd());
+      expect(follow.out().split("working 3/3").length - 1).toBe(1);
+    } finally {
+      await follow.stop();
+    }
+  });
+});
+
+/** Resolves once the process's stdout matches `re` (rejects if it exits first). */
+async function waitForOut(p: CliProcess, re: RegExp): Promise<void> {
+  let exited = false;
+  void p.exited.then(() => {
+    exited = true;
+  });
+  for (;;) {
+    if (re.test(p.out())) return;
+    if (exited) throw new Error(`exited before ${re}: ${p.out()} ${p.err()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
