@@ -14,7 +14,8 @@ import { databaseDigest } from "../support/tables.js";
  * `retry --help` said "an incident ID is required", the top-level --help exited 2.
  */
 
-describe("--help and usage errors", () => {
+// Child processes of the real entry point: seconds each on a loaded machine.
+describe("--help and usage errors", { timeout: 120_000 }, () => {
   let dir: string;
   let t: TestDatabase;
   let service: Listener;

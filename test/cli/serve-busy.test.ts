@@ -17,7 +17,7 @@ import { databaseDigest } from "../support/tables.js";
 
 const BUSY = /cannot listen on 127\.0\.0\.1:(\d+): the address is already in use/;
 
-describe("serve on a busy port", () => {
+describe("serve on a busy port", { timeout: 120_000 }, () => {
   let dir: string;
   let t: TestDatabase;
   let first: CliProcess | undefined;
@@ -35,7 +35,7 @@ describe("serve on a busy port", () => {
   });
 
   it("PostgreSQL: a second serve with the same config exits 1 naming the address; the database is unchanged", {
-    timeout: 90_000,
+    timeout: 180_000,
   }, async () => {
     // The port is the first serve's own; the second gets the same config but that port.
     const config = (port: number) => {

@@ -78,7 +78,7 @@ export async function runCliProcess(
   const timer = setTimeout(() => {
     timedOut = true;
     p.child.kill("SIGKILL");
-  }, opts.timeoutMs ?? 20_000);
+  }, opts.timeoutMs ?? 60_000);
   const code = await p.exited;
   clearTimeout(timer);
   if (timedOut) throw new Error(`homelab-healer ${args.join(" ")} did not exit by itself: ${p.err()}`);
