@@ -62,6 +62,7 @@ export async function silencesInForce(db: Q, now: Date): Promise<Silence[]> {
     .execute();
 }
 
+/** One silence by id, in force or not. */
 export async function getSilence(db: Q, id: number): Promise<Silence | undefined> {
   return db.selectFrom("silences").selectAll().where("id", "=", id).executeTakeFirst();
 }
