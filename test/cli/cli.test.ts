@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
-import { captureIo } from "../support/cli-process.js";
+import { captureIo, cliConfigFor } from "../support/cli-process.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
 const exec = promisify(execFile);
@@ -74,13 +74,7 @@ describe("operator commands against a running service", () => {
   let config: string;
   beforeAll(async () => {
     h = await startHealer({ agentMode: "no-change" });
-    // The service's own config file, with the port it got.
-    config = join(h.dir, "cli.json");
-    const service = JSON.parse(readFileSync(join(h.dir, "config.json"), "utf8"));
-    writeFileSync(
-      config,
-      JSON.stringify({ ...service, listen: { host: "127.0.0.1", port: Number(new URL(h.url).port) } }),
-    );
+    config = cliConfigFor(h);
   });
   afterAll(async () => {
     await h?.stop();

@@ -1,9 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import { DURATION_FORMS } from "../../src/duration.js";
-import { type CliProcess, captureIo, runCliProcess, startCli } from "../support/cli-process.js";
+import { type CliProcess, captureIo, cliConfigFor, runCliProcess, startCli } from "../support/cli-process.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
 /*
@@ -27,12 +25,7 @@ describe("operator commands as a child process", () => {
       agentMode: "fail",
       config: (base) => ({ ...base, agent: { ...(base.agent as object), maxAttempts: 1 } }),
     });
-    config = join(h.dir, "cli.json");
-    const service = JSON.parse(readFileSync(join(h.dir, "config.json"), "utf8"));
-    writeFileSync(
-      config,
-      JSON.stringify({ ...service, listen: { host: "127.0.0.1", port: Number(new URL(h.url).port) } }),
-    );
+    config = cliConfigFor(h);
     const res = await h.post("generic", {
       name: "disk-full",
       service: "nas.mount",
@@ -140,12 +133,7 @@ describe("logs --follow", () => {
   beforeAll(async () => {
     // "slow": the agent prints "working i/3" a second apart, then makes its change.
     h = await startHealer({ agentMode: "slow" });
-    config = join(h.dir, "cli.json");
-    const service = JSON.parse(readFileSync(join(h.dir, "config.json"), "utf8"));
-    writeFileSync(
-      config,
-      JSON.stringify({ ...service, listen: { host: "127.0.0.1", port: Number(new URL(h.url).port) } }),
-    );
+    config = cliConfigFor(h);
   });
   afterAll(async () => {
     await h?.stop();

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** The real entry point, run as an owner runs it (through tsx: no build needed). */
 export const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -98,4 +100,15 @@ export function captureIo(env: Record<string, string | undefined> = {}) {
     out: () => out.join(""),
     err: () => err.join(""),
   };
+}
+
+/** The running test service's own config file, with the port it got: what `--config` gives the CLI. */
+export function cliConfigFor(h: { dir: string; url: string }): string {
+  const file = join(h.dir, "cli.json");
+  const service = JSON.parse(readFileSync(join(h.dir, "config.json"), "utf8")) as Record<string, unknown>;
+  writeFileSync(
+    file,
+    JSON.stringify({ ...service, listen: { host: "127.0.0.1", port: Number(new URL(h.url).port) } }),
+  );
+  return file;
 }
