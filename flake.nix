@@ -33,6 +33,8 @@
       );
 
       nixosModules.default = ./module;
+      # For every host the agent may inspect: the read-only SSH account and its forced command.
+      nixosModules.inspectTarget = ./module/inspect-target.nix;
 
       # The package builds (OpenCode's with its `--version` check after patching) and the NixOS VM
       # tests (they need KVM: `nix flake check -L`).
@@ -47,6 +49,7 @@
         // import ./nixos-tests {
           pkgs = nixpkgs.legacyPackages.${system};
           module = self.nixosModules.default;
+          inherit (self.nixosModules) inspectTarget;
         }
       );
 

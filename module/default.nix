@@ -52,8 +52,11 @@ let
     tokenFile = "token";
     githubTokenFile = "github-token";
     githubWebhookSecretFile = "github-webhook-secret";
+    forgejoTokenFile = "forgejo-token";
+    forgejoWebhookSecretFile = "forgejo-webhook-secret";
     sshKeyFile = "ssh-key";
     ntfyTokenFile = "ntfy-token";
+    viewerTokenFile = "viewer-token";
   };
   agentEnvCredential = "agent-env";
 
@@ -75,6 +78,15 @@ let
       path: v: if lib.hasSuffix "File" (lib.last path) && lib.last path != "knownHostsFile" then v else null
     ) cfg.settings
   );
+
+  sandboxed = (cfg.settings.agent.sandbox or "bubblewrap") == "bubblewrap";
+
+  # Whether the agent run is agentPackage's program. Only then does its version matter: a host that
+  # sets settings.agent.command to something else gets no warning, and (on aarch64, where the
+  # default agentPackage cannot be built) never makes Nix evaluate the package's path. The warning
+  # tests the version first, so the tested default is not evaluated beyond its version.
+  agentFromPackage =
+    cfg.agentPackage ? meta.mainProgram && cfg.settings.agent.command == lib.getExe cfg.agentPackage;
 
   # Unset typed options are null; the program's defaults apply to keys that are absent.
   settingsJson = lib.filterAttrsRecursive (_: v: v != null) cfg.settings;
@@ -180,6 +192,14 @@ in
         example = "github-webhook-secret";
         text = "Enables `POST /hooks/github`, signed with this secret (`auth.github.webhookSecretFile`).";
       };
+      forgejoTokenFile = secretOption {
+        example = "forgejo-token";
+        text = "Forgejo/Gitea access token (scopes write:repository and write:issue) that opens pull requests (`forge.tokenFile` when `forge.type` is `forgejo` or `gitea`).";
+      };
+      forgejoWebhookSecretFile = secretOption {
+        example = "forgejo-webhook-secret";
+        text = "Enables `POST /hooks/forgejo` (Forgejo and Gitea), signed with this secret (`auth.forgejo.webhookSecretFile`).";
+      };
       sshKeyFile = secretOption {
         example = "deploy-key";
         text = "SSH deploy key used to push to `repo.url` (`repo.sshKeyFile`).";
@@ -187,6 +207,10 @@ in
       ntfyTokenFile = secretOption {
         example = "ntfy-token";
         text = "Access token for `notify.ntfy` (`notify.ntfy.tokenFile`).";
+      };
+      viewerTokenFile = secretOption {
+        example = "viewer-token";
+        text = "Read-only token for the web page: signs in without any action (`auth.viewerTokenFile`).";
       };
     };
 
@@ -243,7 +267,35 @@ in
         message = "services.homelabHealer: forge.type = \"github\" with a repo.url needs secrets.githubTokenFile.";
       }
       {
-        assertion = (cfg.settings.agent.sandbox or "bubblewrap") == "bubblewrap" -> config.security.allowUserNamespaces;
+        # linux_hardened (the hardened profile's kernel) lets only privileged processes create user
+        # namespaces unless kernel.unprivileged_userns_clone is 1, which NixOS sets from
+        # security.unprivilegedUsernsClone (default false; nixos/modules/security/misc.nix). Other
+        # kernels have no such sysctl. `isHardened` is the kernel's passthru flag
+        # (pkgs/os-specific/linux/kernel/generic.nix, set by hardenedKernelFor in
+        # pkgs/top-level/linux-kernels.nix); a kernel built otherwise may lack it.
+        assertion =
+          sandboxed && (config.boot.kernelPackages.kernel.isHardened or false)
+          -> config.security.unprivilegedUsernsClone;
+        message = ''
+          services.homelabHealer: the agent's bubblewrap sandbox needs unprivileged user namespaces,
+          and this host's hardened kernel (${config.boot.kernelPackages.kernel.name or "linux_hardened"}) allows them only with
+          security.unprivilegedUsernsClone = true: without it every repair would fail at its start.
+          Set it, or set settings.agent.sandbox = "none" (the agent then runs unsandboxed and can
+          read the service's credentials).
+        '';
+      }
+      {
+        assertion =
+          lib.elem cfg.settings.forge.type [ "forgejo" "gitea" ] && cfg.settings.repo.url != null
+          -> cfg.secrets.forgejoTokenFile != null;
+        message = "services.homelabHealer: forge.type = \"${cfg.settings.forge.type}\" with a repo.url needs secrets.forgejoTokenFile.";
+      }
+      {
+        assertion = cfg.secrets.githubTokenFile == null || cfg.secrets.forgejoTokenFile == null;
+        message = "services.homelabHealer: set secrets.githubTokenFile or secrets.forgejoTokenFile, not both (one forge.tokenFile).";
+      }
+      {
+        assertion = sandboxed -> config.security.allowUserNamespaces;
         message = ''
           services.homelabHealer: the agent's bubblewrap sandbox needs unprivileged user namespaces
           (bwrap is not setuid on NixOS), and security.allowUserNamespaces = false forbids them: every
@@ -258,7 +310,7 @@ in
         services.homelabHealer.openFirewall is set but settings.listen.host is 127.0.0.1: nothing
         outside this host can reach the port.
       ''
-      ++ lib.optional ((cfg.agentPackage.version or null) != testedVersion) ''
+      ++ lib.optional ((cfg.agentPackage.version or null) != testedVersion && agentFromPackage) ''
         services.homelabHealer.agentPackage is ${cfg.agentPackage.name or "a package without a name"}, but
         homelab-healer is tested with OpenCode ${testedVersion} (the default): its command line,
         permission handling and event stream may differ on this version.
@@ -270,10 +322,27 @@ in
       );
       auth.tokenFile = credentialFor "tokenFile";
       auth.github.webhookSecretFile = credentialFor "githubWebhookSecretFile";
-      forge.tokenFile = credentialFor "githubTokenFile";
+      auth.viewerTokenFile = credentialFor "viewerTokenFile";
+      auth.forgejo.webhookSecretFile = credentialFor "forgejoWebhookSecretFile";
+      forge.tokenFile =
+        if cfg.secrets.forgejoTokenFile != null then
+          credentialFor "forgejoTokenFile"
+        else
+          credentialFor "githubTokenFile";
       repo.sshKeyFile = credentialFor "sshKeyFile";
       notify = mkIf (cfg.secrets.ntfyTokenFile != null) { ntfy.tokenFile = credentialNames.ntfyTokenFile; };
-      agent.command = lib.mkDefault (lib.getExe cfg.agentPackage);
+      agent.command = lib.mkDefault (
+        if lib.meta.availableOn pkgs.stdenv.hostPlatform cfg.agentPackage then
+          lib.getExe cfg.agentPackage
+        else
+          # Said here rather than by nixpkgs' "not available on the requested hostPlatform" for
+          # the package: the fix is an option of this module.
+          throw ''
+            services.homelabHealer: agentPackage (${cfg.agentPackage.name or "the agent"}) has no build for ${pkgs.stdenv.hostPlatform.system} (its meta.platforms: ${lib.concatStringsSep ", " (map (p: if lib.isString p then p else builtins.toJSON p) (cfg.agentPackage.meta.platforms or [ ]))}).
+            The default is the OpenCode package-lock.json pins, which exists only where the lock has a binary.
+            Set services.homelabHealer.agentPackage (e.g. pkgs.opencode) or settings.agent.command.
+          ''
+      );
       agent.environmentFile = mkIf (cfg.environmentFile != null) agentEnvCredential;
     };
 

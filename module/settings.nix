@@ -62,17 +62,19 @@ types.submodule {
       type = mkOption {
         type = types.enum [
           "github"
+          "forgejo"
+          "gitea"
           "none"
         ];
         default = "github";
-        description = "`github`, or `none` for a dry run (the commit stays local, nothing is pushed).";
+        description = "`github`, `forgejo`, `gitea`, or `none` for a dry run (the commit stays local, nothing is pushed).";
       };
       owner = optionalStr "GitHub owner (user or organisation) of the homelab repository.";
       repo = optionalStr "GitHub name of the homelab repository.";
       apiUrl = mkOption {
         type = types.str;
         default = "https://api.github.com";
-        description = "GitHub API base URL (GitHub Enterprise: `https://HOST/api/v3`).";
+        description = "GitHub API base URL (GitHub Enterprise: `https://HOST/api/v3`); for Forgejo/Gitea the server's base URL (`https://git.example.org`).";
       };
     };
 

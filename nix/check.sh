@@ -2,8 +2,10 @@
 # The offline Nix checks: every .nix file parses; the module, evaluated with nixpkgs `lib`, stub
 # NixOS options (with NixOS's own types and checks) and fake pkgs, gives the expected unit, doctor
 # unit, users, Postgres, tmpfiles and firewall; bad values fail with the message real NixOS gives;
-# package/: the pinned OpenCode's tarball is the lock's and runs once patched, and buildNpmPackage's
-# phases replayed see one pruned lock; the generated settings pass `check-config --shape-only` and
+# package/: the pinned OpenCode's tarball is the lock's, patched as the derivation patches it, it loads
+# every library it needs in a root with nothing but the store (nix/opencode-replay.sh), and
+# buildNpmPackage's phases replayed see one pruned lock; the unit's filters admit the agent's
+# sandbox and deny nothing in vain; the generated settings pass `check-config --shape-only` and
 # build as a file; the flake's wiring evaluates.
 # These are unit tests of our Nix code, not the VM tests (those need KVM: `nix flake check -L`).
 #
@@ -100,13 +102,16 @@ else
 fi
 
 # 4. Closest to the package build without nixpkgs: buildNpmPackage's phases replayed on a copy of
-#    the source, in their order. postPatch writes the pruned pair over package.json and
-#    package-lock.json; importNpmLock's config hook sets the source's pair aside, installs from its
-#    own copy of the pruned pair (here from npm's cache, where the build has store paths) and puts
-#    the source's pair back; then the build, `npm pack --dry-run` and `npm prune --omit=dev`
-#    (offline, with an empty cache, as in the build sandbox). Then the same prune with the
-#    unpruned originals put back, which is what happened before postPatch wrote the pruned pair:
-#    it must fail to fetch the OpenCode optional dependency, or this replay proves nothing.
+#    the source, in their order, with importNpmLock's npm-config-hook.sh as nixpkgs has it now.
+#    postPatch writes the pruned pair over package.json and package-lock.json; npmConfigHook sets
+#    that pair aside (.package*.json.orig), writes its own patched pair (importNpmLock's copy of the
+#    same pruned lock; store paths in the build, npm's cache here) and installs from it, and leaves
+#    it in place: the build, `npm pack --dry-run` and `npm prune --omit=dev` (offline, empty cache,
+#    as in the build sandbox) read it; npmConfigPostInstallHook then copies the .orig pair into
+#    $out/lib/node_modules/<name>/, which must be the pruned pair. Older hooks moved the .orig pair
+#    back at the end of npmConfigHook instead, so prune read the source's pair: the same prune with
+#    the unpruned originals, which is what happened before postPatch wrote the pruned pair, must
+#    fail to fetch the OpenCode optional dependency, or this replay proves nothing.
 pkg="$scratch/package"
 mkdir -p "$pkg" "$scratch/empty-cache"
 cp -r src package.json package-lock.json tsconfig.json tsconfig.build.json "$pkg/"
@@ -125,9 +130,7 @@ replay() { # the phases up to the build; prints what failed
   printf '%s\n' "$pruned_json" >package.json
   printf '%s\n' "$pruned_lock" >package-lock.json
   npm install --ignore-scripts "${npm_quiet[@]}" 2>&1 || return 1
-  mv .package.json.orig package.json
-  mv .package-lock.json.orig package-lock.json
-  npm run build --silent 2>&1 || return 1 # buildPhase
+  npm run build --silent 2>&1 || return 1 # buildPhase, on the hook's pair
   npm pack --json --dry-run "${npm_quiet[@]}" >/dev/null 2>&1 || { echo "npm pack --dry-run failed"; return 1; }
 }
 if ! err=$(replay); then
@@ -138,85 +141,42 @@ if ! err=$(replay); then
   fi
 elif ! err=$(cd "$pkg" && npm prune --omit=dev --no-save "${npm_sandbox[@]}" 2>&1) ||
   grep -qiE 'reify failed|ENOTCACHED' <<<"$err"; then
-  report FAIL "package: npm prune --omit=dev after the config hook restored the pair" "$(grep -iE 'reify|ENOTCACHED|ERR' <<<"$err" | tail -n 5)"
+  report FAIL "package: npm prune --omit=dev on the config hook's pair" "$(grep -iE 'reify|ENOTCACHED|ERR' <<<"$err" | tail -n 5)"
 elif [ -e "$pkg/node_modules/typescript" ] || ls -d "$pkg"/node_modules/opencode-* >/dev/null 2>&1; then
   report FAIL "package: npm prune --omit=dev" "typescript or an OpenCode binary is still in node_modules"
 else
-  report ok "package: postPatch's pruned pair → install → build → pack → prune --omit=dev (offline, empty cache): nothing to fetch, runtime dependencies only"
+  report ok "package: postPatch's pruned pair → npmConfigHook's pair → install → build → pack → prune --omit=dev (offline, empty cache): nothing to fetch, runtime dependencies only"
+  # npmConfigPostInstallHook: the .orig pair is what $out gets.
+  if [ "$(cat "$pkg/.package.json.orig")" = "$pruned_json" ] && [ "$(cat "$pkg/.package-lock.json.orig")" = "$pruned_lock" ]; then
+    report ok "package: npmConfigPostInstallHook's copy into \$out (the .orig pair) is postPatch's pruned pair: no OpenCode optional dependency in the output"
+  else
+    report FAIL "package: npmConfigPostInstallHook's copy into \$out" "the .orig pair is not postPatch's pruned pair"
+  fi
   checker=(node "$pkg/dist/main.js")
   checker_label="the built package"
-  # Without postPatch's pair: the originals come back and prune wants the optional OpenCode.
+  # An older hook restoring the source's pair without postPatch: prune wants the optional OpenCode.
   cp package.json package-lock.json "$pkg/"
   err=$(cd "$pkg" && npm prune --omit=dev --no-save "${npm_sandbox[@]}" 2>&1)
   if grep -qiE 'reify failed optional dependency|ENOTCACHED' <<<"$err"; then
-    report ok "package: with the unpruned originals restored instead, prune tries to fetch the optional OpenCode offline and fails (the bug postPatch prevents)"
+    report ok "package: an older config hook restoring the unpruned originals instead: prune tries to fetch the optional OpenCode offline and fails (the bug postPatch prevents there)"
   else
     report FAIL "package: the replay without postPatch's pair" "prune did not try to fetch OpenCode, so the replay does not show the bug: $(tail -n 3 <<<"$err")"
   fi
+fi
+# package/default.nix's comment must describe the hook replayed above, not the older one.
+if grep -q 'npmConfigPostInstallHook' package/default.nix && ! grep -q "then puts the source's" package/default.nix; then
+  report ok "package: package/default.nix's comment describes the config hook replayed here (the patched pair through build, pack and prune; the .orig pair copied by npmConfigPostInstallHook)"
+else
+  report FAIL "package: package/default.nix's comment" "it does not describe npm-config-hook.sh as replayed here (npmConfigPostInstallHook)"
 fi
 if [ ${#checker[@]} -eq 0 ] && [ -f src/main.ts ]; then
   checker=(node_modules/.bin/tsx src/main.ts)
   checker_label="tsx src/main.ts"
 fi
 
-# 5. The pinned OpenCode (package/opencode.nix). The URL and hash the derivation fetches against the
-#    bytes npm downloaded from that URL (npm's cache): Nix hashes them itself. Then the binary,
-#    unpacked from that tarball, patched as autoPatchelfHook does (interpreter and RUNPATH in a
-#    longer store-like path) must still run and say the pinned version; stripped, it must not (the
-#    reason for dontStrip).
-if ! line=$(check_eval nix/checks/opencode-src.nix "" --raw 2>&1); then
-  report FAIL "opencode: evaluating package/opencode.nix" "$line"
-else
-  IFS=$'\t' read -r oc_url oc_hash oc_version <<<"$line"
-  if ! cached=$(node nix/cached-tarball.mjs "$(npm config get cache)" "$oc_url" 2>&1); then
-    report SKIP "opencode: the fetched tarball" "$cached (npm ci installs it on x86_64)"
-  else
-    tarball=${cached%%$'\t'*}
-    actual=$(nix hash file --type sha512 --sri "$tarball" 2>&1)
-    if [ "$actual" = "$oc_hash" ]; then
-      report ok "opencode: the bytes npm fetched from $oc_url hash (Nix, sha512) to the derivation's fixed-output hash, the lock's integrity"
-    else
-      report FAIL "opencode: the fetched tarball" "Nix hashes $oc_url to $actual, the derivation expects $oc_hash"
-    fi
-    oc_dir="$scratch/opencode"
-    mkdir -p "$oc_dir/home" "$oc_dir/store-glibc/lib"
-    tar -xzf "$tarball" -C "$oc_dir"
-    bin="$oc_dir/package/bin/opencode"
-    run_oc() { HOME="$oc_dir/home" XDG_CACHE_HOME="$oc_dir/home/.cache" timeout 60 "$1" --version 2>&1 | tail -n 1; }
-    if ! command -v patchelf >/dev/null 2>&1; then
-      report SKIP "opencode: patched as autoPatchelfHook does" "patchelf is not installed (../shared/nix/install-nix.sh installs it)"
-    elif [ "$(uname -m)" != x86_64 ]; then
-      report SKIP "opencode: patched as autoPatchelfHook does" "the pinned binary is x86_64, this is $(uname -m)"
-    else
-      interp=$(patchelf --print-interpreter "$bin")
-      ln -s "$interp" "$oc_dir/store-glibc/lib/$(basename "$interp")"
-      cp "$bin" "$oc_dir/patched"
-      if ! err=$(patchelf --set-interpreter "$oc_dir/store-glibc/lib/$(basename "$interp")" \
-        --set-rpath "$oc_dir/store-glibc/lib:$(dirname "$(readlink -f "$interp")")" "$oc_dir/patched" 2>&1); then
-        report FAIL "opencode: patchelf" "$err"
-      elif [ "$(run_oc "$oc_dir/patched")" = "$oc_version" ]; then
-        report ok "opencode: patched (interpreter and RUNPATH moved), the lock's binary still runs: --version says $oc_version"
-      else
-        report FAIL "opencode: patched as autoPatchelfHook does" "--version said: $(run_oc "$oc_dir/patched")"
-      fi
-      rm -f "$oc_dir/patched"
-    fi
-    if command -v strip >/dev/null 2>&1 && [ "$(uname -m)" = x86_64 ]; then
-      cp "$bin" "$oc_dir/stripped"
-      strip "$oc_dir/stripped"
-      said=$(run_oc "$oc_dir/stripped")
-      if [ "$said" != "$oc_version" ]; then
-        report ok "opencode: stripped, it is no longer OpenCode (--version says \"$said\"): dontStrip is needed"
-      else
-        report FAIL "opencode: stripped" "still says $oc_version: dontStrip may be unneeded, re-check the comment"
-      fi
-      rm -f "$oc_dir/stripped"
-    else
-      report SKIP "opencode: stripped" "needs strip (binutils) on x86_64"
-    fi
-    rm -rf "$oc_dir"
-  fi
-fi
+# 5. The pinned OpenCode (package/opencode.nix) replayed on the lock's tarball: nix/opencode-replay.sh.
+source nix/opencode-replay.sh
+opencode_replay
 
 # 5b. The unit's RestrictAddressFamilies= and RestrictNamespaces= against the agent's sandbox: bwrap
 #     with its own user, PID and network namespaces, run under the seccomp filters systemd builds
@@ -230,7 +190,7 @@ elif [ "$(uname -m)" != x86_64 ] || ! command -v python3 >/dev/null 2>&1 || ! co
 elif ! err=$("${sandbox[@]}" 2>&1); then
   report SKIP "hardening: the agent's sandbox under the unit's filters" "bwrap cannot make its namespaces here at all: $err"
 else
-  IFS=$'\t' read -r families namespaces <<<"$line"
+  IFS=$'\t' read -r families namespaces _ <<<"$line"
   filtered() { python3 nix/systemd-filter.py --families "$1" --namespaces "$2" -- "${sandbox[@]}" 2>&1; }
   if err=$(filtered "$families" "$namespaces"); then
     report ok "hardening: bwrap --unshare-net starts under the unit's RestrictAddressFamilies=$families, RestrictNamespaces=$namespaces"
@@ -248,6 +208,36 @@ else
     report ok "hardening: without net in RestrictNamespaces it fails (\"${err##*bwrap: }\")"
   else
     report FAIL "hardening: without net in RestrictNamespaces" "bwrap started anyway"
+  fi
+fi
+
+# 5c. SystemCallFilter=: every "~" entry must deny something the allow-list entries allow, or it
+#     is a no-op that reads as a protection. The groups as this machine's systemd-analyze lists them.
+expand_syscalls() { # a syscall or @group -> syscalls, one per line
+  if [[ $1 != @* ]]; then echo "$1"; return; fi
+  local entry
+  while read -r entry; do
+    expand_syscalls "$entry"
+  done < <(systemd-analyze syscall-filter "$1" 2>/dev/null | awk 'NR > 1 && $1 != "" && $1 !~ /^#/ { print $1 }')
+}
+if ! line=$(check_eval nix/checks/hardening-filters.nix "" --raw 2>&1); then
+  report FAIL "hardening: evaluating the unit's SystemCallFilter" "$line"
+elif ! command -v systemd-analyze >/dev/null 2>&1; then
+  report SKIP "hardening: SystemCallFilter's deny entries" "needs systemd-analyze"
+else
+  IFS=$'\t' read -r _ _ syscall_filter <<<"$line"
+  allowed=$(for e in $syscall_filter; do [[ $e == "~"* ]] || expand_syscalls "$e"; done | sort -u)
+  idle=()
+  for e in $syscall_filter; do
+    [[ $e == "~"* ]] || continue
+    comm -12 <(expand_syscalls "${e#\~}" | sort -u) - <<<"$allowed" | grep -q . || idle+=("$e")
+  done
+  if [ -z "$allowed" ]; then
+    report SKIP "hardening: SystemCallFilter's deny entries" "systemd-analyze lists no system calls for: $syscall_filter"
+  elif [ ${#idle[@]} -eq 0 ]; then
+    report ok "hardening: SystemCallFilter=$syscall_filter: every ~ entry denies something the allow-list allows ($(wc -l <<<"$allowed") calls allowed, $(systemd-analyze --version | head -n 1))"
+  else
+    report FAIL "hardening: SystemCallFilter=$syscall_filter" "${idle[*]} denies nothing: the allow-list does not allow it anyway"
   fi
 fi
 
@@ -277,6 +267,26 @@ else
   report FAIL "evaluating $cases" "$names"
 fi
 
+# 6b. The VM tests' Python scripts (the driver would type-check and lint them before booting
+#     anything): each must at least compile.
+vm_scripts=nix/checks/vm-scripts.nix
+if ! command -v python3 >/dev/null 2>&1; then
+  report SKIP "VM test scripts compile" "python3 is not installed"
+elif names=$(check_eval "$vm_scripts" "" --raw --apply 'c: builtins.concatStringsSep "\n" (builtins.attrNames c)' 2>&1); then
+  while IFS= read -r name; do
+    py="$scratch/vm-$name.py"
+    if ! err=$(check_eval "$vm_scripts" ".\"$name\"" --raw 2>&1 >"$py"); then
+      report FAIL "VM test script: $name" "$(tail -n 3 <<<"$err")"
+    elif err=$(python3 -c 'import sys; compile(open(sys.argv[1]).read(), sys.argv[2], "exec")' "$py" "$name" 2>&1); then
+      report ok "VM test script compiles as Python: $name"
+    else
+      report FAIL "VM test script: $name" "$(tail -n 4 <<<"$err")"
+    fi
+  done <<<"$names"
+else
+  report FAIL "evaluating $vm_scripts" "$names"
+fi
+
 # 7. The flake through Nix's own flake machinery, nixpkgs replaced by lib (no network here).
 if git ls-files --error-unmatch flake.nix >/dev/null 2>&1; then
   if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" \
@@ -284,6 +294,14 @@ if git ls-files --error-unmatch flake.nix >/dev/null 2>&1; then
     report ok "flake: nix eval .#nixosModules.default, nixpkgs overridden with lib"
   else
     report FAIL "flake: nix eval .#nixosModules.default" "$(tail -n 3 <<<"$out")"
+  fi
+  # The inspect target's module, through the same machinery (the flake copies the tree to the store).
+  if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" --raw \
+    '.#nixosModules.inspectTarget' --apply 'm: builtins.baseNameOf (toString m)' 2>"$scratch/flake-err") &&
+    [ "$out" = inspect-target.nix ]; then
+    report ok "flake: nix eval .#nixosModules.inspectTarget is module/inspect-target.nix"
+  else
+    report FAIL "flake: nix eval .#nixosModules.inspectTarget" "$out $(tail -n 3 "$scratch/flake-err")"
   fi
   # Listing the packages needs no package set: OpenCode is offered where the lock pins a binary.
   if out=$(nix eval --no-write-lock-file --override-input nixpkgs "path:$lib_dir" --json \

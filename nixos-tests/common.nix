@@ -103,6 +103,9 @@ in
 
   services.homelabHealer = {
     enable = true;
+    # The script is the agent, so the default agentPackage (the pinned OpenCode, which the lock
+    # has for x86_64 only) is never part of the machine, on aarch64-linux either.
+    agentPackage = agent pkgs;
     secrets.tokenFile = "${secretsDir}/token";
     secrets.githubTokenFile = "${secretsDir}/github-token";
     settings = lib.recursiveUpdate {

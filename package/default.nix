@@ -40,10 +40,14 @@ buildNpmPackage {
   npmConfigHook = importNpmLock.npmConfigHook;
 
   # The pruned pair replaces the originals before anything reads them. importNpmLock's config hook
-  # installs from its own copy of the pair, then puts the source's package.json/package-lock.json
-  # back; the build, `npm pack` and buildNpmPackage's `npm prune --omit=dev` then read those. Were
-  # they the unpruned originals, prune would try to fetch the OpenCode optional dependency offline
-  # ("reify failed optional dependency"). nix/check.sh replays these steps.
+  # (npm-config-hook.sh) sets the source's pair aside as .package.json.orig/.package-lock.json.orig,
+  # writes its own patched copy of the pruned pair (the same lock, tarballs as store paths) and
+  # leaves that in place: `npm install`, the build, `npm pack` and buildNpmPackage's `npm prune
+  # --omit=dev` all read it. Its npmConfigPostInstallHook then copies the .orig pair, this pruned
+  # pair, into $out/lib/node_modules/homelab-healer/. Older versions of the hook moved the .orig
+  # pair back at the end of the config hook instead, so prune read the source's pair: had it been
+  # the unpruned original, prune would have tried to fetch the OpenCode optional dependency offline
+  # ("reify failed optional dependency"). nix/check.sh replays the current hook, and that failure.
   prunedPackageJson = builtins.toJSON lock.package;
   prunedPackageLock = builtins.toJSON lock.packageLock;
   passAsFile = [

@@ -11,18 +11,24 @@ import { ActionError } from "./incidents/actions.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import type { Inflight } from "./inflight.js";
 import { failures } from "./preflight/runner.js";
+import type { WebDeps } from "./web/deps.js";
+import { webRouter } from "./web/web.js";
 
 export interface AppDeps extends IncidentDeps {
   secrets: Secrets;
   metrics: Metrics;
   /** Extra routers mounted by later parts (GitHub webhook), and the cleanup pass for `POST /api/cleanup`. */
   githubHook?: Hono;
+  /** `POST /hooks/forgejo` (Forgejo and Gitea), signed like githubHook, so also before the bearer auth. */
+  forgejoHook?: Hono;
   cleanup?: () => Promise<unknown>;
   /** Ingests in flight: shutdown waits for them before closing the database. */
   inflight?: Inflight;
+  /** The web page's hosts panel: deployed revisions, once that part is wired in. */
+  hosts?: WebDeps["hosts"];
 }
 
-/** The HTTP app: hooks, API, health and metrics. No socket: tests call `app.request()`. */
+/** The HTTP app: hooks, API, health, metrics and the web page. No socket: tests call `app.request()`. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const { secrets } = deps;
@@ -42,6 +48,7 @@ export function createApp(deps: AppDeps): Hono {
     c.text(await deps.metrics.render(deps.db), 200, { "content-type": "text/plain; version=0.0.4" }),
   );
   if (deps.githubHook) app.route("/hooks/github", deps.githubHook);
+  if (deps.forgejoHook) app.route("/hooks/forgejo", deps.forgejoHook);
   app.use("/hooks/*", bearerAuth(tokenFor));
   app.route("/hooks", hooksRouter(deps, deps.metrics, deps.inflight));
   app.use(
@@ -49,6 +56,8 @@ export function createApp(deps: AppDeps): Hono {
     bearerAuth(() => secrets.token),
   );
   app.route("/api", apiRouter(deps, deps.cleanup ? { cleanup: deps.cleanup } : {}));
+
+  if (deps.config.web.enable) app.route("/", webRouter(deps));
 
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

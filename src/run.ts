@@ -120,6 +120,7 @@ async function serveBound(
     secrets,
     metrics: new Metrics(preflight),
     githubHook: lifecycle.githubHook,
+    forgejoHook: lifecycle.forgejoHook,
     cleanup: () => lifecycle.cleanup(),
   });
   setHandler(app.fetch);

@@ -6,11 +6,12 @@
 { lib }:
 let
   h = import ./harness.nix { inherit lib; };
-  refuse = expect: modules: {
+  refuse = refuseOn "x86_64-linux";
+  refuseOn = system: expect: modules: {
     inherit expect;
     value =
       let
-        config = h.evalHealer modules;
+        config = h.evalWith { inherit system; } modules;
         unit = h.unit config;
       in
       {
@@ -30,7 +31,41 @@ let
         users = config.users.users;
       };
   };
+  # The same for module/inspect-target.nix: the account, its keys and the commands file.
+  refuseTarget = expect: modules: {
+    inherit expect;
+    value =
+      let
+        config = h.evalTarget modules;
+      in
+      {
+        users = config.users.users;
+        commands = config.environment.etc."homelab-healer-inspect/commands".source.fake.text;
+      };
+  };
+  healerKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhlYWxlcg== homelab-healer inspect";
+  inspectTarget = values: h.target ({ authorizedKeys = [ healerKey ]; } // values);
+  notAKey = "is not of type `OpenSSH public key line without options";
+  notAPattern = "is not of type `command pattern (one line;";
+
   enabled = h.healer { secrets.tokenFile = "/run/secrets/healer/token"; };
+  # package/opencode.nix on aarch64-linux, `part` of it evaluated; while the lock pins no arm64
+  # build. Once it does, the case fails with a message saying to drop it.
+  onArmOpencode = part: expect: {
+    inherit expect;
+    value =
+      let
+        lock = builtins.fromJSON (builtins.readFile ../../package-lock.json);
+        pkgs = import ../stubs/fake-pkgs.nix {
+          inherit lib;
+          system = "aarch64-linux";
+        };
+      in
+      if lock.packages ? "node_modules/opencode-linux-arm64" then
+        throw "the lock has an arm64 OpenCode now: drop this case"
+      else
+        part (pkgs.callPackage ../../package/opencode.nix { });
+  };
   onUnit = values: [
     enabled
     { systemd.services.homelab-healer = values; }
@@ -46,7 +81,7 @@ in
   port-out-of-range = refuse "`services.homelabHealer.settings.listen.port' is not of type `16 bit unsigned integer" [
     (h.healer { settings.listen.port = 70000; })
   ];
-  unknown-forge-type = refuse "`services.homelabHealer.settings.forge.type' is not of type `one of \"github\", \"none\"'" [
+  unknown-forge-type = refuse "`services.homelabHealer.settings.forge.type' is not of type `one of \"github\", \"forgejo\", \"gitea\", \"none\"'" [
     (h.healer { settings.forge.type = "gitlab"; })
   ];
   secret-as-path-literal = refuse "absolute path to a file outside the Nix store, given as a string" [
@@ -110,20 +145,40 @@ in
     { users.users.homelab-healer.description = lib.mkForce "homelab-healer: the service"; }
   ];
 
-  # package/opencode.nix where the lock pins no binary for the system (aarch64 today).
-  opencode-on-unpinned-system = {
-    expect = "package-lock.json pins no opencode-linux-arm64 for aarch64-linux";
-    value =
-      let
-        lock = builtins.fromJSON (builtins.readFile ../../package-lock.json);
-        pkgs = import ../stubs/fake-pkgs.nix {
-          inherit lib;
-          system = "aarch64-linux";
-        };
-      in
-      if lock.packages ? "node_modules/opencode-linux-arm64" then
-        throw "package-lock.json pins no opencode-linux-arm64 for aarch64-linux (not so: the lock has it now; drop this case)"
-      else
-        (pkgs.callPackage ../../package/opencode.nix { }).fake.src.fake.url;
-  };
+  # package/opencode.nix where the lock pins no binary for the system (aarch64 today): building
+  # it is refused by meta.platforms (the fake pkgs copy check-meta.nix), and its source, were it
+  # read anyway (allowUnsupportedSystem), says what to do.
+  opencode-built-on-unpinned-system = onArmOpencode (drv: drv.drvPath) "is not available on the requested hostPlatform: hostPlatform.system = \"aarch64-linux\", package.meta.platforms = [\"x86_64-linux\"]";
+  opencode-on-unpinned-system = onArmOpencode (
+    drv: drv.fake.src.fake.url
+  ) "package-lock.json pins no opencode-linux-arm64 for aarch64-linux";
+  # The module on aarch64-linux with the default agent: stops, naming the options to set.
+  default-agent-on-unpinned-system = refuseOn "aarch64-linux" [
+    "services.homelabHealer: agentPackage (opencode-"
+    "has no build for aarch64-linux"
+    "Set services.homelabHealer.agentPackage (e.g. pkgs.opencode) or settings.agent.command."
+  ] [ enabled ];
+
+  # services.homelabHealer.inspectTarget: keys without options of their own, one-line patterns.
+  inspect-key-with-options = refuseTarget notAKey [
+    (h.target { authorizedKeys = [ "command=\"/bin/sh\" ${healerKey}" ]; })
+  ];
+  inspect-key-of-two-lines = refuseTarget notAKey [
+    (h.target { authorizedKeys = [ "${healerKey}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== other" ]; })
+  ];
+  inspect-key-private = refuseTarget notAKey [
+    (h.target { authorizedKeys = [ "-----BEGIN OPENSSH PRIVATE KEY-----" ]; })
+  ];
+  inspect-pattern-comment = refuseTarget notAPattern [ (inspectTarget { commands = [ "# journalctl *" ]; }) ];
+  inspect-pattern-newline = refuseTarget notAPattern [
+    (inspectTarget { commands = [ "journalctl *\nrm *" ]; })
+  ];
+  inspect-pattern-trailing-space = refuseTarget notAPattern [ (inspectTarget { commands = [ "ls " ]; }) ];
+  inspect-pattern-empty = refuseTarget notAPattern [ (inspectTarget { commands = [ "" ]; }) ];
+  inspect-commands-not-a-list = refuseTarget "`services.homelabHealer.inspectTarget.commands' is not of type `list of" [
+    (inspectTarget { commands = "journalctl *"; })
+  ];
+  inspect-unknown-option = refuseTarget "The option `services.homelabHealer.inspectTarget.keys' does not exist" [
+    (inspectTarget { keys = [ healerKey ]; })
+  ];
 }

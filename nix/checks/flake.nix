@@ -46,12 +46,13 @@ in
       devShells = lib.attrNames outputs.devShells;
     }
   )
-  (expectEq "checks: the package builds (OpenCode where the lock pins it) and the three VM tests"
+  (expectEq "checks: the package builds (OpenCode where the lock pins it) and the four VM tests"
     {
       x86_64-linux = [
         "bad-input"
         "crash-recovery"
         "end-to-end"
+        "inspect"
         "opencode"
         "package"
       ];
@@ -59,6 +60,7 @@ in
         "bad-input"
         "crash-recovery"
         "end-to-end"
+        "inspect"
         "package"
       ];
     }
@@ -82,4 +84,17 @@ in
   (expect "nixosModules.default is the module evaluated by these checks" (
     outputs.nixosModules.default == ../../module
   ) (toString outputs.nixosModules.default))
+  (expectEq "nixosModules: default and inspectTarget (module/inspect-target.nix, evaluated by these checks)"
+    {
+      names = [
+        "default"
+        "inspectTarget"
+      ];
+      inspectTarget = true;
+    }
+    {
+      names = lib.attrNames outputs.nixosModules;
+      inspectTarget = outputs.nixosModules.inspectTarget == ../../module/inspect-target.nix;
+    }
+  )
 ]

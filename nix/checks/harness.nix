@@ -25,6 +25,34 @@ rec {
       ++ modules;
     }).config;
 
+  # The evaluated config of a host with services.homelabHealer.inspectTarget (module/inspect-target.nix)
+  # and the given extra modules.
+  evalTarget = evalModulesOf [ ../../module/inspect-target.nix ];
+
+  # A VM test machine, which may use either module.
+  evalMachine = evalModulesOf [
+    ../../module
+    ../../module/inspect-target.nix
+  ];
+
+  evalModulesOf =
+    base: modules:
+    (lib.evalModules {
+      class = "nixos";
+      modules = [
+        ../stubs/nixos-options.nix
+        { _module.args.pkgs = fakePkgs; }
+      ]
+      ++ base
+      ++ modules;
+    }).config;
+
+  # A module enabling the inspect target (with sshd on) with the given inspectTarget values.
+  target = values: {
+    services.openssh.enable = true;
+    services.homelabHealer.inspectTarget = { enable = true; } // values;
+  };
+
   # A module enabling the service with the given services.homelabHealer values.
   healer = values: { services.homelabHealer = { enable = true; } // values; };
 

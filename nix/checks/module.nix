@@ -17,6 +17,25 @@ let
     ntfyTokenFile = "/run/secrets/healer/ntfy";
   };
 
+  forgejo = h.evalHealer [
+    (h.healer {
+      secrets = {
+        tokenFile = "/run/secrets/healer/token";
+        forgejoTokenFile = "/run/secrets/healer/forgejo-token";
+        forgejoWebhookSecretFile = "/run/secrets/healer/forgejo-webhook";
+      };
+      settings = {
+        repo.url = "ssh://forgejo@git.home.arpa/me/homelab.git";
+        forge.type = "forgejo";
+        forge.owner = "me";
+        forge.repo = "homelab";
+        forge.apiUrl = "https://git.home.arpa";
+      };
+    })
+  ];
+  forgejoService = (h.unit forgejo).serviceConfig;
+  forgejoSettings = h.settingsOf forgejo;
+
   full = h.evalHealer [
     (h.healer {
       inherit secrets;
@@ -138,6 +157,22 @@ in
       ssh = fullSettings.repo.sshKeyFile;
       ntfy = fullSettings.notify.ntfy.tokenFile;
       agentEnv = fullSettings.agent.environmentFile;
+    }
+  )
+  (expectEq "Forgejo: its token and webhook secret are LoadCredentials the settings name"
+    {
+      creds = [
+        "forgejo-token:/run/secrets/healer/forgejo-token"
+        "forgejo-webhook-secret:/run/secrets/healer/forgejo-webhook"
+        "token:/run/secrets/healer/token"
+      ];
+      forge = "forgejo-token";
+      webhook = "forgejo-webhook-secret";
+    }
+    {
+      creds = lib.sort lib.lessThan forgejoService.LoadCredential;
+      forge = forgejoSettings.forge.tokenFile;
+      webhook = forgejoSettings.auth.forgejo.webhookSecretFile;
     }
   )
   (expect "no secret path appears in the generated config" (!lib.hasInfix "/run/secrets" fullJson) fullJson)
@@ -371,7 +406,6 @@ in
     [
       "@system-service"
       "@mount"
-      "~syslog"
       "~@resources"
     ]
     fullService.SystemCallFilter

@@ -57,11 +57,21 @@ in
     && attrs.dontBuild
     && lib.hasInfix "install -Dm755 bin/opencode $out/bin/opencode" attrs.installPhase
   ) attrs)
-  (expect "opencode: after patching, the install check runs `opencode --version` against the version" (
+  (expect "opencode: libstdc++ for the embedded watcher addon: stdenv.cc.cc.lib in buildInputs, and preFixup makes it the binary's own NEEDED (before autoPatchelf, which runs in postFixup)" (
+    attrs.buildInputs or [ ] == [ h.fakePkgs.stdenv.cc.cc.lib ]
+    && lib.hasInfix "patchelf --add-needed libstdc++.so.6 $out/bin/opencode" (attrs.preFixup or "")
+  ) {
+    buildInputs = attrs.buildInputs or null;
+    preFixup = attrs.preFixup or null;
+  })
+  (expect "opencode: the install check runs `opencode --version` with HOME in $TMPDIR, without versionCheckHook's versionCheckKeepEnvironment (absent in nixpkgs 25.05: PR #411609)" (
     attrs.doInstallCheck
-    && lib.elem h.fakePkgs.versionCheckHook attrs.nativeInstallCheckInputs
-    && attrs.versionCheckProgramArg == "--version"
-  ) attrs)
+    && !(attrs ? versionCheckKeepEnvironment)
+    && !(lib.elem h.fakePkgs.versionCheckHook (attrs.nativeInstallCheckInputs or [ ]))
+    && lib.hasInfix ''HOME="$TMPDIR" "$out/bin/opencode" --version'' (attrs.installCheckPhase or "")
+    && lib.hasInfix "runHook preInstallCheck" attrs.installCheckPhase
+    && lib.hasInfix "runHook postInstallCheck" attrs.installCheckPhase
+  ) (removeAttrs attrs [ "src" ]))
   (expectEq "opencode: npmRegistry moves the URL to a mirror, the integrity stays the lock's"
     {
       url = "https://npm.example.org/opencode-linux-x64/-/opencode-linux-x64-${x64.version}.tgz";
@@ -77,8 +87,35 @@ in
     if hasArm64 then
       arm64.fake.src.fake.hash == lockFile.packages."node_modules/opencode-linux-arm64".integrity
     else
-      !(builtins.tryEval arm64.fake.src.fake.url).success && !(builtins.tryEval arm64.version).success
+      !(builtins.tryEval arm64.fake.src.fake.url).success && !(builtins.tryEval arm64.outPath).success
   ) hasArm64)
+  (expectEq "opencode on aarch64-linux: version, name and meta evaluate without an error (the tested version where the lock pins none)"
+    {
+      version = if hasArm64 then lockFile.packages."node_modules/opencode-linux-arm64".version else x64.version;
+      name = "opencode-${if hasArm64 then lockFile.packages."node_modules/opencode-linux-arm64".version else x64.version}";
+      platforms = [ "x86_64-linux" ] ++ lib.optional hasArm64 "aarch64-linux";
+      mainProgram = "opencode";
+      testedVersion = x64.version;
+    }
+    (
+      let
+        tried = builtins.tryEval (
+          builtins.deepSeq {
+            inherit (arm64) version name testedVersion;
+            inherit (arm64.meta) platforms mainProgram;
+          } true
+        );
+      in
+      if tried.success then
+        {
+          inherit (arm64) version name testedVersion;
+          inherit (arm64.meta) mainProgram;
+          platforms = lib.sort lib.lessThan arm64.meta.platforms;
+        }
+      else
+        "evaluating them threw"
+    )
+  )
   (expectEq "homelab-healer: postPatch writes the pruned package.json and lock over the originals"
     {
       package = pruned.package;

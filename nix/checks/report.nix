@@ -7,6 +7,7 @@ let
     npm-lock = import ./npm-lock.nix { inherit lib; };
     package = import ./package.nix { inherit lib; };
     flake = import ./flake.nix { inherit lib; };
+    inspect-target = import ./inspect-target.nix { inherit lib; };
   };
   line =
     group: c:

@@ -75,6 +75,24 @@ let
       })
     ];
 
+    # The flake on a self-hosted Forgejo: its token and webhook secret as credentials.
+    forgejo = [
+      (h.healer {
+        secrets = {
+          tokenFile = "/run/secrets/healer/token";
+          forgejoTokenFile = "/run/secrets/healer/forgejo-token";
+          forgejoWebhookSecretFile = "/run/secrets/healer/forgejo-webhook";
+        };
+        settings = {
+          repo.url = "ssh://forgejo@git.home.arpa/me/homelab.git";
+          forge.type = "forgejo";
+          forge.owner = "me";
+          forge.repo = "homelab";
+          forge.apiUrl = "https://git.home.arpa";
+        };
+      })
+    ];
+
     # A dry run against an external database, no forge.
     dry-run = [
       (h.healer {

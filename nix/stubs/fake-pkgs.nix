@@ -19,14 +19,34 @@ let
   tool = pname: main: fakeDrv pname { meta.mainProgram = main; };
   hook = name: fakeDrv name { };
 
-  # mkDerivation / buildNpmPackage: pname + version as nixpkgs names them, the arguments kept.
+  hostPlatform = lib.systems.elaborate system;
+
+  # mkDerivation / buildNpmPackage: pname + version as nixpkgs names them, the arguments kept. As
+  # nixpkgs' check-meta.nix does, the derivation's paths refuse a system outside meta.platforms
+  # (before its source is ever read), while name, version and meta still evaluate.
   recordDrv =
     attrs:
-    fakeDrv "${attrs.pname}-${attrs.version}" {
-      inherit (attrs) pname version;
+    let
+      name = "${attrs.pname}-${attrs.version}";
       meta = attrs.meta or { };
-      passthru = attrs.passthru or { };
-      fake = attrs;
+      refused = !(lib.meta.availableOn hostPlatform { inherit meta; });
+      checked =
+        value:
+        if refused then
+          throw "Package ‘${name}’ is not available on the requested hostPlatform: hostPlatform.system = \"${system}\", package.meta.platforms = ${builtins.toJSON meta.platforms}"
+        else
+          value;
+      drv = fakeDrv name {
+        inherit (attrs) pname version;
+        inherit meta;
+        passthru = attrs.passthru or { };
+        fake = attrs;
+      };
+    in
+    drv
+    // {
+      outPath = checked drv.outPath;
+      drvPath = checked "${drv.outPath}.drv";
     }
     // (attrs.passthru or { });
 
@@ -34,8 +54,10 @@ let
     inherit fakeDrv lib;
 
     stdenv = {
-      hostPlatform = lib.systems.elaborate system;
+      inherit hostPlatform;
       mkDerivation = recordDrv;
+      # The compiler's runtime libraries (libstdc++.so.6, libgcc_s.so.1): stdenv.cc.cc.lib.
+      cc.cc.lib = fakeDrv "gcc-14.3.0-lib" { };
     };
     fetchurl = args: fakeDrv (baseNameOf args.url) { fake = args; };
     autoPatchelfHook = hook "auto-patchelf-hook";
@@ -76,6 +98,17 @@ let
       version = "1.0.150";
       meta.mainProgram = "opencode";
     };
+    # boot.kernelPackages: the default kernel, and linux_hardened as nixpkgs' linux-kernels.nix
+    # builds it (hardenedKernelFor passes isHardened = true; kernel/generic.nix puts isHardened,
+    # default false, in the kernel's passthru).
+    linuxPackages.kernel = fakeDrv "linux-6.12.58" {
+      version = "6.12.58";
+      isHardened = false;
+    };
+    linuxPackages_hardened.kernel = fakeDrv "linux-6.12.58" {
+      version = "6.12.58";
+      isHardened = true;
+    };
     # What the VM test machine (nixos-tests/common.nix) uses besides the module.
     curl = tool "curl-8.16.0" "curl";
     jq = tool "jq-1.8.1" "jq";
@@ -86,6 +119,12 @@ let
       interpreter = "/nix/store/00000000000000000000000000000000-python3-3.13.7/bin/python3";
     };
     writeShellScript = name: text: fakeDrv name { fake = { inherit text; }; };
+    writeText = name: text: fakeDrv name { fake = { inherit text; }; };
+    # The inspect target's program: its shell and tools.
+    runtimeShell = "/nix/store/00000000000000000000000000000000-bash-5.3p3/bin/bash";
+    util-linux = tool "util-linux-2.41.2" "mount";
+    # nixpkgs' own tree, for the VM tests' nixos/tests/ssh-keys.nix (here a stub with fake keys).
+    path = ./nixpkgs-path;
 
     formats.json =
       { }:
@@ -121,7 +160,10 @@ let
 
     runCommand =
       name: env: script:
-      fakeDrv name { fake = { inherit env script; }; };
+      fakeDrv name {
+        meta = env.meta or { };
+        fake = { inherit env script; };
+      };
   };
 in
 self

@@ -210,6 +210,15 @@ let
           type = types.nullOr types.int;
           default = null;
         };
+        useDefaultShell = mkOption {
+          type = types.bool;
+          default = false;
+        };
+        # sshd.nix's userOptions: verbatim authorized_keys lines.
+        openssh.authorizedKeys.keys = mkOption {
+          type = types.listOf types.singleLineStr;
+          default = [ ];
+        };
       };
     }
   );
@@ -276,6 +285,18 @@ in
       type = types.bool;
       default = true;
     };
+    # Same file: off by default, and only a hardened kernel (linux_hardened's
+    # kernel.unprivileged_userns_clone sysctl) reads it; there it must be on for unprivileged bwrap.
+    security.unprivilegedUsernsClone = mkOption {
+      type = types.bool;
+      default = false;
+    };
+    # nixos/modules/system/boot/kernel.nix: a kernel package set, taken as it is; pkgs.linuxPackages by
+    # default; the hardened profile sets linux_hardened's.
+    boot.kernelPackages = mkOption {
+      type = types.raw;
+      default = pkgs.linuxPackages;
+    };
 
     users.users = mkOption {
       type = types.attrsOf user;
@@ -316,6 +337,16 @@ in
       };
     };
 
+    # sshd.nix: off by default; extraConfig is appended verbatim to sshd_config.
+    services.openssh.enable = mkOption {
+      type = types.bool;
+      default = false;
+    };
+    services.openssh.extraConfig = mkOption {
+      type = types.lines;
+      default = "";
+    };
+
     networking.firewall.allowedTCPPorts = mkOption {
       type = types.listOf types.port;
       default = [ ];
@@ -325,6 +356,11 @@ in
       type = types.attrsOf (
         types.submodule {
           options.source = mkOption { type = types.either types.path types.package; };
+          # etc.nix: "symlink", or an octal mode for a copy.
+          options.mode = mkOption {
+            type = types.str;
+            default = "symlink";
+          };
         }
       );
       default = { };

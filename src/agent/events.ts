@@ -37,6 +37,11 @@ export function emptyStats(): AgentStats {
 // OpenCode 1.18's wording for a call stopped by a deny rule and for an auto-rejected "ask".
 const DENIED = [/rule which prevents you from using/i, /rejected permission to use/i];
 const MAX_ERRORS = 20;
+
+/** Whether a tool call's error says the lane refused it (a deny rule or a rejected "ask"). */
+export function isDenial(message: string): boolean {
+  return DENIED.some((re) => re.test(message));
+}
 const MAX_LINE = 8 * 1024 * 1024;
 
 function obj(v: unknown): Record<string, unknown> | undefined {
@@ -71,7 +76,7 @@ export function applyEvent(stats: AgentStats, event: Record<string, unknown>): v
       const state = obj(part?.state);
       if (state?.status === "error") {
         const message = String(state.error ?? "");
-        if (DENIED.some((re) => re.test(message))) stats.deniedToolCalls += 1;
+        if (isDenial(message)) stats.deniedToolCalls += 1;
       }
       return;
     }

@@ -1,10 +1,12 @@
 import { join } from "node:path";
+import { withResolvedAgent } from "../agent/bundled.js";
 import { type Config, ConfigError, loadConfig, redactedConfig, type Secrets } from "../config/load.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { isDbUnavailable } from "../db/unavailable.js";
 import { BindError } from "../listen.js";
 import { createLogger } from "../log.js";
+import { findOnPath } from "../preflight/exec.js";
 import { run } from "../run.js";
 import { ClientError } from "./client.js";
 import { commandUsage, parseCommand, UsageError, usage } from "./commands.js";
@@ -110,7 +112,8 @@ async function serve({ config, secrets }: { config: Config; secrets: Secrets }, 
   process.once("SIGINT", stop);
   try {
     await run({
-      config,
+      // The default `opencode`, missing from PATH, is the bundled one (src/agent/bundled.ts).
+      config: withResolvedAgent(config, (name) => findOnPath(name, io.env.PATH)),
       secrets,
       log,
       signal: controller.signal,

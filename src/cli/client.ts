@@ -18,7 +18,7 @@ export type Detail = Awaited<ReturnType<typeof incidentDetail>>;
 export interface HealerClient {
   list(state: string | undefined): Promise<Incident[]>;
   detail(id: number): Promise<Detail>;
-  retry(id: number): Promise<{ runId: number }>;
+  retry(id: number): Promise<{ runId: number; replaces?: string }>;
   dismiss(id: number, reason: string | undefined, closePr: boolean): Promise<unknown>;
   silence(s: {
     service: string;

@@ -1,4 +1,6 @@
+import { withResolvedAgent } from "../agent/bundled.js";
 import { ConfigError, loadConfig } from "../config/load.js";
+import { findOnPath } from "../preflight/exec.js";
 import { formatResults, runPreflight } from "../preflight/runner.js";
 import { readSecretsOneByOne } from "../preflight/secrets.js";
 import type { CheckResult } from "../preflight/types.js";
@@ -23,8 +25,11 @@ export async function doctor(
     const { secrets, problems } = readSecretsOneByOne(config, io.env.CREDENTIALS_DIRECTORY);
     results = [
       { name: "config", status: "ok", found: configFile ?? "embedded default (no config file)" },
+      // The one place the PATH is printed: "not found on PATH" lines (and /readyz, logs) refer to it.
+      { name: "PATH", status: "ok", found: io.env.PATH },
       ...(await runPreflight({
-        config,
+        // As serve runs it: the default `opencode`, missing from PATH, is the bundled one.
+        config: withResolvedAgent(config, (name) => findOnPath(name, io.env.PATH)),
         secrets,
         secretProblems: problems,
         path: io.env.PATH,
@@ -34,11 +39,13 @@ export async function doctor(
     ];
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
+    // The problem already names the key and what is wrong with it: the fix says where to mend it.
+    const where = configFile ?? "$HOMELAB_HEALER_CONFIG";
     results = e.problems.map((p) => ({
       name: "config",
       status: "fail",
       found: p,
-      fix: "correct the config file (`homelab-healer check-config` prints it)",
+      fix: `edit ${where} (README "Configuration reference": every key, its type and default); then \`homelab-healer doctor --config ${where}\` again`,
     }));
   }
   if (opts.json)

@@ -3,6 +3,7 @@ import type { Incident, Silence } from "../db/tables.js";
 import type { incidentDetail } from "../incidents/actions.js";
 import { formatCost } from "../incidents/triage.js";
 import type { CleanupReport } from "../lifecycle/cleanup.js";
+import { outcomeLabel } from "../runs/outcome-label.js";
 import { tokensText } from "../runs/pr-body.js";
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString().replace(/\.\d{3}Z$/, "Z") : "-");
@@ -30,7 +31,7 @@ export function incidentsTable(incidents: Incident[]): string {
       i.title.length > 50 ? `${i.title.slice(0, 49)}…` : i.title,
       String(i.occurrences),
       iso(i.last_seen_at),
-      i.pr_url ?? "-",
+      i.pr_url ?? (i.state === "pr_open" ? "dry run (see incident)" : "-"),
     ]),
   );
 }
@@ -55,7 +56,7 @@ export function incidentText(d: Awaited<ReturnType<typeof incidentDetail>>): str
       ? ["  none"]
       : d.runs.map(
           (r) =>
-            `  #${r.id} ${r.kind} ${r.state}${r.outcome ? `/${r.outcome}` : ""} attempt ${r.attempt}/${r.max_attempts} ${r.branch}${r.pr_url ? ` ${r.pr_url}` : ""}${r.error ? ` — ${r.error}` : ""}\n` +
+            `  #${r.id} ${r.kind} ${r.state}${r.outcome ? `/${outcomeLabel(r.outcome)}` : ""} attempt ${r.attempt}/${r.max_attempts} ${r.branch}${r.pr_url ? ` ${r.pr_url}` : ""}${r.error ? ` — ${r.error}` : ""}\n` +
             `      agent: model ${r.model ?? "-"}; ${tokensText(runTokens(r))}; cost ${formatCost(Number(r.cost ?? 0))}` +
             (r.logTail && r.logTail.length > 0
               ? `\n      last lines of its output (all of it: homelab-healer logs ${r.id}):\n${r.logTail.map((l) => `        ${l}`).join("\n")}`

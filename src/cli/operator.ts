@@ -58,7 +58,9 @@ export async function operator(
       }
       case "retry": {
         const r = await c.retry(ids.ID!);
-        io.stdout(`queued run ${r.runId}; follow it with \`homelab-healer logs ${r.runId} --follow\`\n`);
+        io.stdout(
+          `queued run ${r.runId}${r.replaces ? `; it replaces ${r.replaces}` : ""}; follow it with \`homelab-healer logs ${r.runId} --follow\`\n`,
+        );
         return 0;
       }
       case "dismiss":

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import type { z } from "zod";
+import { describeIssues, jsonSyntaxProblem } from "./problems.js";
 import { type ConfigFile, configSchema, type Source } from "./schema.js";
 
 /** Secret values read from their files. Never logged, never in API answers. */
@@ -9,8 +9,11 @@ export interface Secrets {
   token: string;
   sourceTokens: Partial<Record<Source, string>>;
   githubWebhookSecret?: string;
+  forgejoWebhookSecret?: string;
   forgeToken?: string;
   ntfyToken?: string;
+  /** auth.viewerTokenFile: signs in to the web page read-only. */
+  viewerToken?: string;
   /** KEY=value pairs from agent.environmentFile: given to the agent only. */
   agentEnv: Record<string, string>;
 }
@@ -31,21 +34,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** Formats zod issues as `path: message`, one per problem. */
-export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => {
-    const path = i.path.join(".");
-    if (i.code === "unrecognized_keys") {
-      return i.keys.map((k) => `${path ? `${path}.` : ""}${k}: unknown key`).join("; ");
-    }
-    return `${path || "(root)"}: ${i.message}`;
-  });
-}
-
 /** Parses a config object (already JSON-decoded); throws ConfigError naming every problem. */
 export function parseConfig(raw: unknown): ConfigFile {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, raw));
   return parsed.data;
 }
 
@@ -102,7 +94,7 @@ export function loadConfig(
     try {
       raw = JSON.parse(text);
     } catch (e) {
-      throw new ConfigError([`${file}: not valid JSON (${(e as Error).message})`]);
+      throw new ConfigError([jsonSyntaxProblem(file, text, e as Error)]);
     }
   }
   const parsed = parseConfig(raw);
@@ -118,6 +110,8 @@ export function secretFileKeys(file: ConfigFile): [string, string | undefined][]
       v.tokenFile,
     ]),
     ["auth.github.webhookSecretFile", file.auth.github.webhookSecretFile],
+    ["auth.viewerTokenFile", file.auth.viewerTokenFile],
+    ["auth.forgejo.webhookSecretFile", file.auth.forgejo.webhookSecretFile],
     ["forge.tokenFile", file.forge.tokenFile],
     ["notify.ntfy.tokenFile", file.notify.ntfy?.tokenFile],
     ["repo.sshKeyFile", file.repo.sshKeyFile],
@@ -179,6 +173,13 @@ export function resolveConfig(
   };
   const webhook = optional("auth.github.webhookSecretFile");
   if (webhook !== undefined) secrets.githubWebhookSecret = webhook;
+  const viewer = optional("auth.viewerTokenFile");
+  // The same value would sign a "viewer" in with every action.
+  if (viewer !== undefined && viewer === secrets.token)
+    problems.push("auth.viewerTokenFile: holds the same token as auth.tokenFile; a viewer token must differ");
+  else if (viewer !== undefined) secrets.viewerToken = viewer;
+  const forgejoHook = optional("auth.forgejo.webhookSecretFile");
+  if (forgejoHook !== undefined) secrets.forgejoWebhookSecret = forgejoHook;
   const forgeToken = optional("forge.tokenFile");
   if (forgeToken !== undefined) secrets.forgeToken = forgeToken;
   const ntfy = optional("notify.ntfy.tokenFile");

@@ -1,11 +1,13 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import * as m0001 from "./migrations/0001_initial.js";
 import * as m0002 from "./migrations/0002_run_usage.js";
+import * as m0008 from "./migrations/0008_run_committed.js";
 
 /** Every migration, in order. Static imports so the bundle needs no directory scan. */
 const migrations: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_run_usage": m0002,
+  "0008_run_committed": m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

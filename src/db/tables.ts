@@ -20,6 +20,7 @@ export const TERMINAL_STATES: readonly IncidentState[] = ["resolved", "dismissed
 
 export const RUN_OUTCOMES = [
   "pr_opened",
+  "committed",
   "no_change",
   "refused",
   "validation_failed",

@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
 import type { Config, Secrets } from "../config/load.js";
 import { ForgeError } from "./errors.js";
+import { createForgejoForge } from "./forgejo.js";
 import { createGithubForge, type RetryPolicy } from "./github.js";
 import type { Forge } from "./types.js";
 
 // The interfaces live in types.ts (github.ts implements them; importing them from here made a cycle).
-export type { CallOptions, Forge, PullRequest, PullRequestInput } from "./types.js";
+export type { CallOptions, DeleteBranchOptions, Forge, PullRequest, PullRequestInput } from "./types.js";
 
 /** `forge.type = "none"`: nothing leaves the machine; createPr answers null. */
 export const noneForge: Forge = {
@@ -22,7 +23,7 @@ export const noneForge: Forge = {
   deleteBranch: async () => "absent",
 };
 
-/** The forge the config asks for: GitHub with the token from `forge.tokenFile`, or the dry run. */
+/** The forge the config asks for: GitHub, Forgejo or Gitea with the token from `forge.tokenFile`, or the dry run. */
 export function createForge(
   config: Pick<Config, "forge">,
   secrets: Pick<Secrets, "forgeToken">,
@@ -31,14 +32,18 @@ export function createForge(
   const f = config.forge;
   if (f.type === "none") return noneForge;
   if (f.owner === undefined || f.repo === undefined || secrets.forgeToken === undefined) {
-    throw new ForgeError("forge_auth", "forge.owner, forge.repo and forge.tokenFile are needed for GitHub");
+    throw new ForgeError(
+      "forge_auth",
+      `forge.owner, forge.repo and forge.tokenFile are needed for ${f.type}`,
+    );
   }
-  return createGithubForge({
+  const common = {
     apiUrl: f.apiUrl,
     token: secrets.forgeToken,
     owner: f.owner,
     repo: f.repo,
     labels: f.labels,
     ...options,
-  });
+  };
+  return f.type === "github" ? createGithubForge(common) : createForgejoForge({ ...common, type: f.type });
 }

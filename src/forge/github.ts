@@ -223,6 +223,16 @@ export function createGithubForge(options: GithubForgeOptions): Forge {
       }),
     deleteBranch: async (branch, o = {}) => {
       try {
+        if (o.expectedHead !== undefined) {
+          // GitHub has no conditional delete: read the head first (a push in between is the small gap left).
+          const { data } = await octokit.rest.git.getRef({
+            owner,
+            repo,
+            ref: `heads/${branch}`,
+            ...req(o.signal),
+          });
+          if (data.object.sha !== o.expectedHead) return "foreign";
+        }
         await octokit.rest.git.deleteRef({ owner, repo, ref: `heads/${branch}`, ...req(o.signal) });
         return "deleted";
       } catch (e) {

@@ -1,4 +1,4 @@
-/* What a forge is, apart from any implementation (github.ts, the dry run in forge.ts). */
+/* What a forge is, apart from any implementation (github.ts, forgejo.ts, the dry run in forge.ts). */
 
 /** A pull request as the control plane tracks it. */
 export interface PullRequest {
@@ -25,13 +25,18 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Cancellation, and the commit the branch must still point at to be deleted. */
+export interface DeleteBranchOptions extends CallOptions {
+  expectedHead?: string;
+}
+
 /**
  * The forge operations the runs and the lifecycle need; every one is idempotent, keyed by the branch
  * or the PR number. Failures are ForgeErrors whose `retryable` tells the worker not to spend an attempt.
  */
 export interface Forge {
-  /** `github` pushes and opens PRs; `none` is the dry run: commits stay local. */
-  readonly type: "github" | "none";
+  /** `github`, `forgejo` and `gitea` push and open PRs; `none` is the dry run: commits stay local. */
+  readonly type: "github" | "forgejo" | "gitea" | "none";
   /** The open PR whose head is `head`, if any. */
   findOpenPr(head: string, opts?: CallOptions): Promise<PullRequest | null>;
   /** Find-or-create: an open PR of the same head is reused (and labelled), never duplicated. */
@@ -42,6 +47,9 @@ export interface Forge {
   comment(number: number, body: string, opts?: CallOptions): Promise<{ id: number; url: string } | null>;
   /** Closes the PR without merging (operator dismissal); an already closed PR stays as it is. */
   closePr(number: number, opts?: CallOptions): Promise<PullRequest>;
-  /** Deletes a branch on the forge; a branch already gone is `absent`, not an error. */
-  deleteBranch(branch: string, opts?: CallOptions): Promise<"deleted" | "absent">;
+  /**
+   * Deletes a branch on the forge; a branch already gone is `absent`, not an error. With
+   * `expectedHead`, a branch whose head is another commit (someone pushed to it) is kept: `foreign`.
+   */
+  deleteBranch(branch: string, opts?: DeleteBranchOptions): Promise<"deleted" | "absent" | "foreign">;
 }

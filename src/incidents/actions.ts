@@ -42,6 +42,7 @@ export async function incidentDetail(deps: IncidentDeps, id: number) {
         summary: a.summary,
         host: a.host,
         service: a.service,
+        labels: a.labels,
         evidence: (a.details as { evidence?: string[] }).evidence ?? [],
       })),
     },
@@ -58,8 +59,15 @@ export async function incidentList(deps: IncidentDeps, opts: { state?: string | 
   });
 }
 
-/** `retry ID`: queue a new run now, whatever triage said (the daily budget still holds). */
-export async function retryIncident(deps: IncidentDeps, id: number): Promise<{ runId: number }> {
+/**
+ * `retry ID`: queue a new run now, whatever triage said (the daily budget still holds). After a dry
+ * run `replaces` says which commit the new run's branch will replace (its worktree starts the branch
+ * afresh from `repo.branch`).
+ */
+export async function retryIncident(
+  deps: IncidentDeps,
+  id: number,
+): Promise<{ runId: number; replaces?: string }> {
   const incident = await getIncident(deps.db, id);
   if (!incident) throw new ActionError("not_found", `no incident ${id}`);
   if (incident.state === "resolved" || incident.state === "dismissed") {
@@ -71,9 +79,17 @@ export async function retryIncident(deps: IncidentDeps, id: number): Promise<{ r
   if (deps.config.repo.url === undefined) {
     throw new ActionError("conflict", "repo.url is not set: there is no repo to repair");
   }
-  const r = await startRun(deps, incident, { kind: "repair", message: "retry requested by the operator" });
+  const last = (await listRunsForIncident(deps.db, id)).at(-1);
+  const replaces =
+    last?.outcome === "committed" && last.commit_sha
+      ? `the dry-run commit ${last.commit_sha.slice(0, 12)} on ${last.branch}`
+      : undefined;
+  const r = await startRun(deps, incident, {
+    kind: "repair",
+    message: `retry requested by the operator${replaces ? `; it replaces ${replaces}` : ""}`,
+  });
   if (!r.started) throw new ActionError("conflict", r.message);
-  return { runId: r.runId };
+  return replaces ? { runId: r.runId, replaces } : { runId: r.runId };
 }
 
 /**

@@ -41,6 +41,25 @@ export async function listIncidents(
   return q.limit(opts.limit).execute();
 }
 
+/**
+ * One page of incidents, newest first, for the web page: an optional state and a text matched
+ * (case-insensitive, as a plain substring: `%` and `_` are escaped) in title, service, host and alert.
+ */
+export async function searchIncidents(
+  db: Q,
+  opts: { state?: IncidentState | undefined; text?: string | undefined; limit: number; offset: number },
+): Promise<Incident[]> {
+  let q = db.selectFrom("incidents").selectAll().orderBy("last_seen_at", "desc").orderBy("id", "desc");
+  if (opts.state) q = q.where("state", "=", opts.state);
+  if (opts.text) {
+    const like = `%${opts.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where((eb) =>
+      eb.or(["title", "service", "host", "alert_name"].map((col) => eb(col as "title", "ilike", like))),
+    );
+  }
+  return q.limit(opts.limit).offset(opts.offset).execute();
+}
+
 /** Compare-and-set: only moves the row if it is still in `from`. */
 export async function updateIncidentState(
   db: Q,

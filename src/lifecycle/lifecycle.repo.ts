@@ -99,7 +99,10 @@ export async function notableEvents(db: Q, after: number, upTo: number): Promise
     .where("e.id", ">", after)
     .where("e.id", "<=", upTo)
     .where((eb) =>
-      eb.or([eb("e.kind", "in", ["pr_opened", "follow_up"]), eb(sql`e.data->>'to'`, "=", "needs_human")]),
+      eb.or([
+        eb("e.kind", "in", ["pr_opened", "committed", "follow_up"]),
+        eb(sql`e.data->>'to'`, "=", "needs_human"),
+      ]),
     )
     .orderBy("e.id")
     .execute();

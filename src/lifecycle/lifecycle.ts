@@ -4,6 +4,7 @@ import { createForge, type Forge, noneForge } from "../forge/forge.js";
 import type { IncidentDeps } from "../incidents/deps.js";
 import { createNtfy, type Notifier } from "../notify/ntfy.js";
 import { type CleanupReport, runCleanup } from "./cleanup.js";
+import { forgejoHookRouter } from "./forgejo-hook.js";
 import { githubHookRouter } from "./github-hook.js";
 import { createNotificationFeed } from "./notifications.js";
 import { pollPrStates } from "./pr-state.js";
@@ -17,6 +18,8 @@ export interface Lifecycle {
   forge: Forge;
   /** `POST /hooks/github` when auth.github.webhookSecretFile is set. */
   githubHook?: Hono;
+  /** `POST /hooks/forgejo` (Forgejo and Gitea) when auth.forgejo.webhookSecretFile is set. */
+  forgejoHook?: Hono;
   /** What the incident rules call back into: the "still happening" comment, closing a PR on dismissal. */
   hooks: Pick<IncidentDeps, "recurrence" | "closePr">;
   /** One pass of the loop-keeping rules (PR polling, notifications, cleanup when due). */
@@ -83,13 +86,16 @@ export function createLifecycle(
       log.warn({ err }, `${what} failed; trying again on the next pass`);
     }
   };
-  const github = forge.type === "github";
+  // Every forge but the dry run has PRs to poll, comment on and close.
+  const hasPrs = forge.type !== "none";
   const secret = secrets.githubWebhookSecret;
+  const forgejoSecret = secrets.forgejoWebhookSecret;
 
   return {
     forge,
     ...(secret ? { githubHook: githubHookRouter(deps, secret) } : {}),
-    hooks: github
+    ...(forgejoSecret ? { forgejoHook: forgejoHookRouter(deps, forgejoSecret) } : {}),
+    hooks: hasPrs
       ? {
           recurrence: { stillHappening: stillHappeningHook(forge, pending) },
           closePr: async (n) => {
@@ -98,7 +104,7 @@ export function createLifecycle(
         }
       : {},
     async tick() {
-      if (github) await guarded("PR polling", () => pollPrStates(deps, forge, lastPolled));
+      if (hasPrs) await guarded("PR polling", () => pollPrStates(deps, forge, lastPolled));
       if (feed) await guarded("notifications", () => feed.poll());
       const now = deps.clock.now().getTime();
       if (lastCleanup === undefined || now - lastCleanup >= CLEANUP_EVERY_SECONDS * 1000) {

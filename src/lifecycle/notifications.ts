@@ -32,6 +32,13 @@ export function notificationFor(e: NotableEvent): Notification | null {
       click: e.pr_url,
     };
   }
+  if (e.kind === "committed") {
+    return {
+      title: `Change ready (dry run): ${e.title}`,
+      message: `Incident ${e.incident_id}${where}: ${e.message}`,
+      tags: ["wrench", "homelab-healer"],
+    };
+  }
   if (e.kind === "follow_up") {
     return {
       title: `Follow-up started: ${e.title}`,

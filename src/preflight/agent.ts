@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ARG_PROFILES, compareVersions, parseVersion, TESTED_OPENCODE_VERSION } from "../agent/args.js";
-import { findOnPath, firstLine, runProgram } from "./exec.js";
-import { type CheckGroup, type CheckResult, fail, ok, warn } from "./types.js";
+import { BUNDLED_OPENCODE_PACKAGE, bundledOpencode } from "../agent/bundled.js";
+import { findOnPath, firstLine } from "./exec.js";
+import { agentOutput, trialInLane } from "./trial.js";
+import { type CheckGroup, type CheckResult, fail, ok, type PreflightContext, warn } from "./types.js";
 
 const KNOWN_MAJORS = ARG_PROFILES.map((p) => `${p.major}.x`).join(", ");
 
@@ -18,37 +17,51 @@ export const agentChecks: CheckGroup = async (ctx) => {
     return [
       fail(
         "agent",
-        `agent.command ${command} not found on PATH (${ctx.path})`,
-        `install OpenCode ${TESTED_OPENCODE_VERSION} (NixOS: the module's default agentPackage), or point agent.command at the agent program`,
+        `agent.command ${command} not found on PATH`,
+        `install OpenCode ${TESTED_OPENCODE_VERSION} (\`npm ci\` installs it as ${BUNDLED_OPENCODE_PACKAGE}; NixOS: the module's default agentPackage), or point agent.command at the agent program`,
       ),
     ];
   }
+  // The config loader's caller put the bundled binary in place of a default `opencode` missing from
+  // PATH (src/agent/bundled.ts); the line says so.
+  const bundled = path === bundledOpencode() ? `, bundled: npm package ${BUNDLED_OPENCODE_PACKAGE}` : "";
   if (args !== undefined) {
-    return [ok("agent", `${path} with agent.args of its own (its version is yours to choose)`)];
+    // Not driven as OpenCode: nothing to judge, and it is not started outside a run.
+    return [
+      ok(
+        "agent",
+        `${path}${bundled} with agent.args of its own: not OpenCode, so its version is not asked (yours to choose)`,
+      ),
+    ];
   }
-  return [await openCodeVersion(path, ctx.path)];
+  const result = await openCodeVersion(ctx, path);
+  return [{ ...result, found: `${result.found}${bundled}` }];
 };
 
-/** Runs `opencode --version` (in a throwaway home: even that writes to ~/.cache) and judges it. */
-export async function openCodeVersion(path: string, servicePath: string): Promise<CheckResult> {
-  const home = mkdtempSync(join(tmpdir(), "healer-version-"));
-  try {
-    const ran = await runProgram(path, ["--version"], {
-      env: { PATH: servicePath, HOME: home, XDG_CACHE_HOME: join(home, ".cache") },
-      timeoutMs: 30_000,
-    });
-    const text = `${ran.stdout}\n${ran.stderr}`;
-    if (ran.code !== 0) {
-      return fail(
-        "agent",
-        `${path} --version failed: ${ran.error ?? `exit ${ran.code}`} ${firstLine(text)}`.trim(),
-        `install OpenCode ${TESTED_OPENCODE_VERSION}, or set agent.args if the agent is not OpenCode`,
-      );
-    }
-    return judgeVersion(path, text);
-  } finally {
-    rmSync(home, { recursive: true, force: true });
+/**
+ * Runs `<agent> --version` exactly as a run runs the agent (trialInLane: the run's sandbox, a fresh
+ * per-run worktree and home under the state dir as cwd, the run's clean environment), never in the
+ * caller's directory: a script agent that writes relative paths must not touch the user's checkout.
+ */
+export async function openCodeVersion(ctx: PreflightContext, path: string): Promise<CheckResult> {
+  const trial = await trialInLane(ctx, { command: path, args: ["--version"] });
+  if (!trial.started) {
+    return warn(
+      "agent",
+      `${path} found; its version was not asked: the run's sandbox cannot start (${trial.error})`,
+      "see the sandbox line: the agent runs only inside it",
+    );
   }
+  const text = agentOutput(trial.log);
+  if (trial.result.exitCode !== 0) {
+    const why = trial.result.ended === "exited" ? `exit ${trial.result.exitCode}` : trial.result.ended;
+    return fail(
+      "agent",
+      `${path} --version failed: ${why} ${firstLine(text)}`.trim(),
+      `install OpenCode ${TESTED_OPENCODE_VERSION}, or set agent.args if the agent is not OpenCode`,
+    );
+  }
+  return judgeVersion(path, text);
 }
 
 /** The verdict on a `--version` answer: refused without a profile, warned when not the tested one. */

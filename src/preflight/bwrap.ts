@@ -25,7 +25,7 @@ export const sandboxChecks: CheckGroup = async (ctx) => {
     return [
       fail(
         "sandbox",
-        `bwrap not found on PATH (${ctx.path})`,
+        "bwrap not found on PATH",
         'install bubblewrap (Debian/Ubuntu: apt install bubblewrap; NixOS: the module puts it on the PATH), or set agent.sandbox to "none" (unprotected)',
       ),
     ];

@@ -1,3 +1,4 @@
+import { FORGEJO_TOKEN_FIX, forgejoChecks } from "./forge-forgejo.js";
 import { type CheckGroup, type CheckResult, fail, ok, warn } from "./types.js";
 
 const TOKEN_FIX =
@@ -21,12 +22,13 @@ export const forgeChecks: CheckGroup = async (ctx) => {
       warn(
         "forge",
         'forge.type is "none": a dry run; changes are committed in the state dir\'s mirror, nothing is pushed',
-        'set forge.type "github" with forge.owner, forge.repo and forge.tokenFile to get pull requests',
+        'set forge.type "github", "forgejo" or "gitea" with forge.owner, forge.repo and forge.tokenFile to get pull requests',
       ),
     ];
   }
+  const fix = forge.type === "github" ? TOKEN_FIX : FORGEJO_TOKEN_FIX;
   const problem = ctx.secretProblems["forge.tokenFile"];
-  if (problem !== undefined) return [fail("forge", `forge.tokenFile: ${problem}`, TOKEN_FIX)];
+  if (problem !== undefined) return [fail("forge", `forge.tokenFile: ${problem}`, fix)];
   if (forge.owner === undefined || forge.repo === undefined || ctx.secrets.forgeToken === undefined) {
     const missing = (["owner", "repo", "tokenFile"] as const).filter((k) =>
       k === "tokenFile" ? ctx.secrets.forgeToken === undefined : forge[k] === undefined,
@@ -42,6 +44,7 @@ export const forgeChecks: CheckGroup = async (ctx) => {
         ]
       : [fail("forge", `${r} not set`, "set forge.owner, forge.repo and forge.tokenFile")];
   }
+  if (forge.type === "forgejo" || forge.type === "gitea") return forgejoChecks(ctx, ctx.secrets.forgeToken);
   const full = `${forge.owner}/${forge.repo}`;
   const base = `${forge.apiUrl.replace(/\/+$/, "")}/repos/${encodeURIComponent(forge.owner)}/${encodeURIComponent(forge.repo)}`;
   const call = async (method: string, path: string, body?: unknown): Promise<Answer | string> => {

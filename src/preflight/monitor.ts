@@ -36,10 +36,8 @@ export function startPreflight(opts: {
     const before = new Map((last ?? []).map((r) => [r.name, r.status]));
     for (const r of results) {
       if (r.status !== "ok") {
-        log.warn(
-          { check: r.name, status: r.status, fix: r.fix },
-          `preflight ${r.name}: ${r.found} (fix: ${r.fix})`,
-        );
+        // The fix is a field of its own (a terminal shows it after "→"): said once, not in msg too.
+        log.warn({ check: r.name, status: r.status, fix: r.fix }, `preflight ${r.name}: ${r.found}`);
       } else if (before.has(r.name) && before.get(r.name) !== "ok") {
         log.info({ check: r.name }, `preflight ${r.name} ok again: ${r.found}`);
       }

@@ -1,6 +1,6 @@
-import { type CheckGroup, type CheckResult, fail, ok, warn } from "./types.js";
+import { type CheckGroup, type CheckResult, fail, ok, type PreflightContext, warn } from "./types.js";
 
-/** ntfy answers when configured; the API token and GitHub webhook secret files are readable. */
+/** ntfy answers when configured; the API token and the GitHub/Forgejo webhook secret files are readable. */
 export const notifyChecks: CheckGroup = async (ctx) => {
   const results: CheckResult[] = [];
   const ntfy = ctx.config.notify.ntfy;
@@ -35,20 +35,9 @@ export const notifyChecks: CheckGroup = async (ctx) => {
       );
     }
   }
-  const hook = ctx.secretProblems["auth.github.webhookSecretFile"];
-  if (hook !== undefined) {
-    results.push(
-      fail("github-webhook", `auth.github.webhookSecretFile: ${hook}`, "point it at the webhook's secret"),
-    );
-  } else if (ctx.config.auth.github.webhookSecretFile !== undefined) {
-    results.push(ok("github-webhook", "secret set: POST /hooks/github takes PR events"));
-  } else {
-    results.push(
-      ok(
-        "github-webhook",
-        `no webhook secret: PR state comes from polling every ${ctx.config.lifecycle.prPollSeconds} s`,
-      ),
-    );
+  results.push(webhookCheck(ctx, "github"));
+  if (ctx.config.forge.type === "forgejo" || ctx.config.forge.type === "gitea") {
+    results.push(webhookCheck(ctx, "forgejo"));
   }
   return results;
 };
@@ -61,6 +50,7 @@ export const secretChecks: CheckGroup = async (ctx) => {
     "agent.environmentFile",
     "notify.ntfy.tokenFile",
     "auth.github.webhookSecretFile",
+    "auth.forgejo.webhookSecretFile",
   ];
   const problems = Object.entries(ctx.secretProblems).filter(([k]) => !own.includes(k));
   if (problems.length === 0) return [ok("secrets", "the token files are readable")];
@@ -68,3 +58,18 @@ export const secretChecks: CheckGroup = async (ctx) => {
     fail("secrets", `${key}: ${why}`, `make ${key} name a readable, non-empty file`),
   );
 };
+
+/** `auth.<forge>.webhookSecretFile` is readable when set; without it PR state comes from polling. */
+function webhookCheck(ctx: PreflightContext, forge: "github" | "forgejo"): CheckResult {
+  const key = `auth.${forge}.webhookSecretFile`;
+  const name = `${forge}-webhook`;
+  const problem = ctx.secretProblems[key];
+  if (problem !== undefined) return fail(name, `${key}: ${problem}`, "point it at the webhook's secret");
+  if (ctx.config.auth[forge].webhookSecretFile !== undefined) {
+    return ok(name, `secret set: POST /hooks/${forge} takes PR events`);
+  }
+  return ok(
+    name,
+    `no webhook secret: PR state comes from polling every ${ctx.config.lifecycle.prPollSeconds} s`,
+  );
+}

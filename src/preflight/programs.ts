@@ -8,11 +8,7 @@ export const programChecks: CheckGroup = async (ctx) => {
   const git = findOnPath("git", path);
   if (git === undefined) {
     results.push(
-      fail(
-        "git",
-        `git not found on PATH (${path})`,
-        "install git: every run fetches, commits and pushes with it",
-      ),
+      fail("git", "git not found on PATH", "install git: every run fetches, commits and pushes with it"),
     );
   } else {
     const v = await runProgram(git, ["--version"], { env: { PATH: path }, timeoutMs: 10_000 });

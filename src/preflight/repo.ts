@@ -7,6 +7,17 @@ export function shownRepoUrl(url: string): string {
   return url.replace(/^(https?:\/\/)[^@/]+@/i, "$1***@");
 }
 
+/** What to check when repo.url cannot be reached: a deploy key only matters over ssh. */
+export function reachFix(url: string): string {
+  if (/^file:/i.test(url) || !/^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/]+:|^[^/:]+:/i.test(url)) {
+    return "repo.url is a local repository: check that the path exists, is a git repository, and is readable (and writable, to push) by the service's user";
+  }
+  if (/^https?:/i.test(url)) {
+    return "check repo.url and that the repository can be read (and pushed to) over https from this host; an ssh URL with repo.sshKeyFile is the usual way";
+  }
+  return "check repo.url, the deploy key (repo.sshKeyFile, with write access) and repo.knownHostsFile (the host's key)";
+}
+
 /** `git ls-remote` of repo.url with the deploy key and known hosts the runs use; repo.branch exists. */
 export const repoChecks: CheckGroup = async (ctx) => {
   const { repo } = ctx.config;
@@ -43,13 +54,7 @@ export const repoChecks: CheckGroup = async (ctx) => {
       firstLine(ran.stderr.replaceAll(repo.url, url).replace(/^fatal: /m, ""), 300) ||
       ran.error ||
       `exit ${ran.code}`;
-    return [
-      fail(
-        "repo",
-        `cannot reach repo.url ${url}: ${said}`,
-        "check repo.url, the deploy key (repo.sshKeyFile, with write access) and repo.knownHostsFile (the host's key)",
-      ),
-    ];
+    return [fail("repo", `cannot reach repo.url ${url}: ${said}`, reachFix(repo.url))];
   }
   if (ran.stdout.trim() === "") {
     return [

@@ -29,6 +29,7 @@ export function readSecretsOneByOne(
     }
     if (key === "auth.tokenFile") secrets.token = value;
     else if (key === "auth.github.webhookSecretFile") secrets.githubWebhookSecret = value;
+    else if (key === "auth.forgejo.webhookSecretFile") secrets.forgejoWebhookSecret = value;
     else if (key === "forge.tokenFile") secrets.forgeToken = value;
     else if (key === "notify.ntfy.tokenFile") secrets.ntfyToken = value;
     else if (key === "agent.environmentFile") secrets.agentEnv = parseEnvFile(value);
@@ -53,6 +54,7 @@ export function secretValues(secrets: Partial<Secrets>): string[] {
   const values = [
     secrets.token,
     secrets.githubWebhookSecret,
+    secrets.forgejoWebhookSecret,
     secrets.forgeToken,
     secrets.ntfyToken,
     ...Object.values(secrets.sourceTokens ?? {}),

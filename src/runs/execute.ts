@@ -22,6 +22,7 @@ import type { Finish } from "./finish.js";
 import type { Heartbeat } from "./lease.js";
 import { readPrBody } from "./pr-body.js";
 import { localBranchSha, type Prepared, publish } from "./publish.js";
+import { runDirOf } from "./run-files.js";
 import { recordRunProgress } from "./runs.repo.js";
 import type { StepResult, WorkerDeps } from "./types.js";
 import { validate } from "./validate.js";
@@ -62,7 +63,7 @@ export async function executeRun(
       ...(config.repo.knownHostsFile ? { knownHostsFile: config.repo.knownHostsFile } : {}),
     },
     mirror: mirrorPath(config.stateDir),
-    runDir: join(config.stateDir, "runs", String(run.id)),
+    runDir: runDirOf(config.stateDir, run.id),
     worktree: join(config.stateDir, "worktrees", run.branch.replace(/^healer\//, "")),
   };
   mkdirSync(join(p.runDir, "home"), { recursive: true });

@@ -21,6 +21,8 @@ export interface Finish extends RunResultFields {
 function nextState(outcome: RunOutcome): "pr_open" | "needs_human" | null {
   switch (outcome) {
     case "pr_opened":
+    // A dry run's commit waits for the owner's review as a PR would (README "Dry run").
+    case "committed":
       return "pr_open";
     case "no_change":
     case "refused":
@@ -130,7 +132,7 @@ export async function moveIncidentInTx(
   }
   const input: TransitionInput = {
     to,
-    kind: outcome === "pr_opened" ? "pr_opened" : "run_finished",
+    kind: outcome === "pr_opened" || outcome === "committed" ? outcome : "run_finished",
     message,
     runId,
     data: { outcome, ...(f.prUrl ? { prUrl: f.prUrl } : {}) },
@@ -143,7 +145,10 @@ export async function moveIncidentInTx(
             pr_merged_at: null,
             triage_reason: message,
           }
-        : { triage_reason: message },
+        : outcome === "committed"
+          ? // No PR: nothing to poll or comment on; the reason says where the commit is.
+            { pr_url: null, pr_number: null, pr_state: null, pr_merged_at: null, triage_reason: message }
+          : { triage_reason: message },
     now,
   };
   if (await transitionInTx(trx, incident, input)) after.push(() => logTransition(deps.log, incident, input));

@@ -7,6 +7,7 @@ import { type Healer, SCRIPT_AGENT, SERVE_TOKEN, startHealer } from "../support/
 
 const SOURCE_TOKEN = "gatus-source-token-5d1e0c";
 const WEBHOOK_SECRET = "github-webhook-secret-77a0b4";
+const FORGEJO_WEBHOOK_SECRET = "forgejo-webhook-secret-3b9e51";
 const NTFY_TOKEN = "tk_ntfy_secret_9c3f21";
 const AGENT_KEY = "sk-agent-llm-key-4e8d2a";
 
@@ -27,6 +28,7 @@ beforeAll(async () => {
         join(dir, "github-token"),
         file("gatus-token", SOURCE_TOKEN),
         file("webhook-secret", WEBHOOK_SECRET),
+        file("forgejo-webhook-secret", FORGEJO_WEBHOOK_SECRET),
         file("ntfy-token", NTFY_TOKEN),
         file("agent.env", `LLM_API_KEY=${AGENT_KEY}\n`),
       ];
@@ -36,6 +38,7 @@ beforeAll(async () => {
           ...(base.auth as object),
           sources: { gatus: { tokenFile: join(dir, "gatus-token") } },
           github: { webhookSecretFile: join(dir, "webhook-secret") },
+          forgejo: { webhookSecretFile: join(dir, "forgejo-webhook-secret") },
         },
         notify: { ntfy: { url: "http://127.0.0.1:9", topic: "healer", tokenFile: join(dir, "ntfy-token") } },
         agent: {
@@ -46,7 +49,7 @@ beforeAll(async () => {
       };
     },
   });
-  secrets = [SERVE_TOKEN, h.github.token, SOURCE_TOKEN, WEBHOOK_SECRET, NTFY_TOKEN];
+  secrets = [SERVE_TOKEN, h.github.token, SOURCE_TOKEN, WEBHOOK_SECRET, FORGEJO_WEBHOOK_SECRET, NTFY_TOKEN];
   const res = await h.post("generic", {
     alerts: [{ name: "nginx-down", service: "nginx.service", host: "nas", summary: "nginx is down" }],
   });

@@ -32,8 +32,8 @@ describe("check-config", () => {
     });
     const c = captureIo();
     expect(await runCli("check-config", ["--config", file], c.io)).toBe(1);
-    expect(c.err()).toContain("listen.hots: unknown key");
-    expect(c.err()).toContain("listen.port: Invalid input: expected number, received string");
+    expect(c.err()).toContain("listen.hots: unknown key (did you mean listen.host?)");
+    expect(c.err()).toContain('listen.port: expected a number, got the string "80"');
     expect(c.err()).toContain("triage.ignore.0.service: not a valid regular expression");
     // Cross-key rules are checked once every key is well-formed.
     const fixed = write("bad2.json", {
@@ -44,6 +44,15 @@ describe("check-config", () => {
     expect(await runCli("check-config", ["--config", fixed], d.io)).toBe(1);
     for (const k of ["forge.owner", "forge.repo", "forge.tokenFile"])
       expect(d.err()).toContain(`${k}: required when forge.type is "github"`);
+    // A Forgejo forge must name its server: the GitHub default would be wrong.
+    const forgejo = write("bad3.json", {
+      auth: { tokenFile: join(dir, "token"), forgejo: { webhookSecretFile: "forgejo-hook" } },
+      repo: { url: "git@example:me/homelab.git" },
+      forge: { type: "forgejo", owner: "me", repo: "homelab", tokenFile: join(dir, "token") },
+    });
+    const e = captureIo();
+    expect(await runCli("check-config", ["--config", forgejo], e.io)).toBe(1);
+    expect(e.err()).toContain("forge.apiUrl: set it to your Forgejo server's base URL");
   });
 
   it("prints the config with secrets redacted; relative *File names resolve in $CREDENTIALS_DIRECTORY", async () => {

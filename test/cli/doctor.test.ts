@@ -1,12 +1,14 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
+import { findOnPath } from "../../src/preflight/exec.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
 import { createHomelabRemote, type HomelabRemote } from "../support/git-remote.js";
+import { OPENCODE } from "../support/real-opencode.js";
 import { SCRIPT_AGENT } from "../support/serve.js";
 
 const exec = promisify(execFile);
@@ -144,8 +146,22 @@ describe("homelab-healer doctor", () => {
     const text = c.out();
     expect(text).toMatch(/^FAIL +forge +forge\.tokenFile: cannot read .*no-such-token \(ENOENT\)/m);
     expect(text).toMatch(/^FAIL +model +agent\.environmentFile: cannot read .*no-such-env \(ENOENT\)/m);
-    expect(text).toMatch(/^FAIL +agent +agent\.command no-such-agent not found on PATH/m);
+    expect(text).toMatch(/^FAIL +agent +agent\.command no-such-agent not found on PATH /m);
+    // The PATH is printed once, on its own line, not in every "not found" line.
+    expect(text.split(c.io.env.PATH).length - 1).toBe(1);
+    expect(text).toMatch(/^ok +PATH +/m);
     expect(text).toMatch(/^FAIL +repo +cannot reach repo\.url/m);
+  });
+
+  it("a config with a mistake names it and says where to mend it, not check-config", async () => {
+    const c = io();
+    const file = write("typo.json", { ...world, agent: { ...(world.agent as object), timeoutSecs: 5 } });
+    expect(await runCli("doctor", ["--config", file], c.io)).toBe(1);
+    expect(c.out()).toContain(
+      `FAIL config  agent.timeoutSecs: unknown key (did you mean agent.timeoutSeconds?) → edit ${file}`,
+    );
+    expect(c.out()).toContain(`\`homelab-healer doctor --config ${file}\` again`);
+    expect(c.out()).not.toContain("check-config");
   });
 
   it("as a program: an unreadable config is a FAIL line, never a stack trace", async () => {
@@ -163,19 +179,35 @@ describe("homelab-healer doctor", () => {
 });
 
 describe("doctor on the embedded default (no config file)", () => {
-  it("exits 0 with warnings: without repo.url no run needs the agent, the model or the sandbox yet", async () => {
+  it("exits 0 with warnings: without repo.url no run needs the agent, the model or the sandbox yet; the agent is the bundled OpenCode", async () => {
     // The embedded default's state dir is ./.homelab-healer: run from a scratch dir.
     const dir = mkdtempSync(join("/var/tmp", "healer-doctor-embedded-"));
+    // A PATH with bubblewrap alone (where installed): doctor asks the agent's version inside the
+    // run's sandbox, and no `opencode` may be on it.
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    const bwrap = findOnPath("bwrap", process.env.PATH ?? "");
+    if (bwrap !== undefined) symlinkSync(bwrap, join(bin, "bwrap"));
     try {
       const r = await exec(process.execPath, ["--import", TSX, MAIN, "doctor"], {
         cwd: dir,
-        env: { PATH: "/nonexistent" },
+        env: { PATH: bin },
       }).catch((e: { code: number; stdout: string; stderr: string }) => e);
       const text = r.stdout;
       expect("code" in r ? r.code : 0, `${text}${r.stderr}`).toBe(0);
       expect(text).toMatch(/^ok +database +PGlite in .*\.homelab-healer\/db/m);
       expect(text).toMatch(/^warn +repo +repo\.url is not set/m);
-      expect(text).toMatch(/^warn +agent +.*not found on PATH.*\(no run needs it until repo\.url is set\)/m);
+      if (OPENCODE === undefined) {
+        expect(text).toMatch(
+          /^warn +agent +.*not found on PATH.*\(no run needs it until repo\.url is set\)/m,
+        );
+      } else {
+        // No `opencode` on this PATH, and the cwd has no node_modules: the agent is the OpenCode npm
+        // installed next to the program (opencode-linux-x64), found from the program's own location.
+        expect(text).toContain(
+          `ok   agent            OpenCode 1.18.33 at ${OPENCODE} (the version tested), bundled: npm package opencode-${process.platform}-${process.arch}\n`,
+        );
+      }
       expect(text).toMatch(
         /^warn +model +agent\.model is not set \(no run needs it until repo\.url is set\)/m,
       );

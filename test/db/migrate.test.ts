@@ -98,9 +98,9 @@ describe("migrations", () => {
     const b = openDatabase(urlFor(name));
     try {
       const [ra, rb] = await Promise.all([migrateToLatest(a as never), migrateToLatest(b as never)]);
-      expect([...ra, ...rb].sort()).toEqual(["0001_initial", "0002_run_usage"]);
+      expect([...ra, ...rb].sort()).toEqual(["0001_initial", "0002_run_usage", "0008_run_committed"]);
       const applied = await sql<{ n: number }>`SELECT count(*)::int AS n FROM schema_migrations`.execute(a);
-      expect(applied.rows[0]?.n).toBe(2);
+      expect(applied.rows[0]?.n).toBe(3);
     } finally {
       await a.destroy();
       await b.destroy();
@@ -112,7 +112,11 @@ describe("migrations", () => {
   it("PGlite runs the same migrations", async () => {
     const db = openDatabase("pglite://memory");
     try {
-      expect(await migrateToLatest(db as never)).toEqual(["0001_initial", "0002_run_usage"]);
+      expect(await migrateToLatest(db as never)).toEqual([
+        "0001_initial",
+        "0002_run_usage",
+        "0008_run_committed",
+      ]);
       const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM incidents`.execute(db);
       expect(r.rows[0]?.n).toBe(0);
     } finally {

@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FORGE_KINDS } from "../support/forges.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
-describe("validation fails twice (drafts on, the default)", () => {
+describe.each(FORGE_KINDS)("validation fails twice on %s (drafts on, the default)", (kind) => {
   let h: Healer;
   beforeAll(async () => {
     h = await startHealer({
+      forge: kind,
       agentMode: "break-validation",
       config: (b) => ({
         ...b,

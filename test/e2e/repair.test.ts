@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FORGE_KINDS } from "../support/forges.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
 const JELLYFIN = readFileSync(
@@ -30,75 +31,79 @@ interface Detail {
   events: { kind: string; message: string }[];
 }
 
-describe("an alert becomes a pull request (script agent, real Postgres, bare repo, fake GitHub)", () => {
-  let h: Healer;
-  beforeAll(async () => {
-    h = await startHealer({
-      agentMode: "slow",
-      config: (b) => ({
-        ...b,
-        agent: {
-          ...(b.agent as object),
-          args: [new URL("../support/agents/script-agent.mjs", import.meta.url).pathname, "slow", "3"],
-        },
-      }),
+describe.each(FORGE_KINDS)(
+  "an alert becomes a pull request on %s (script agent, real Postgres, bare repo, fake forge)",
+  (kind) => {
+    let h: Healer;
+    beforeAll(async () => {
+      h = await startHealer({
+        forge: kind,
+        agentMode: "slow",
+        config: (b) => ({
+          ...b,
+          agent: {
+            ...(b.agent as object),
+            args: [new URL("../support/agents/script-agent.mjs", import.meta.url).pathname, "slow", "3"],
+          },
+        }),
+      });
     });
-  });
-  afterAll(async () => {
-    await h?.stop();
-  });
-
-  it("one incident, one run, a pushed branch with the change, one PR with a filled body; 50 more alerts start no second run", async () => {
-    const res = await h.post("openobserve", JELLYFIN);
-    expect(res.status).toBe(202);
-    const { incidents } = (await res.json()) as { incidents: number[] };
-    const id = incidents[0]!;
-    await h.waitFor(
-      "the run to start",
-      async () => (await h.api<Detail>(`/incidents/${id}`)).body.runs[0]?.state === "running",
-    );
-    // While the agent works: 50 more occurrences of the same problem (distinct deliveries).
-    const base = JSON.parse(JELLYFIN) as { rows: { ts: string }[] };
-    const more = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => {
-        const body = structuredClone(base);
-        for (const r of body.rows) r.ts = String(Number(r.ts) + (i + 1) * 1_000_000);
-        return h.post("openobserve", body);
-      }),
-    );
-    expect(more.map((r) => r.status)).toEqual(Array(50).fill(202));
-
-    const detail = await h.waitFor("the PR", async () => {
-      const d = (await h.api<Detail>(`/incidents/${id}`)).body;
-      return d.incident.state === "pr_open" ? d : undefined;
+    afterAll(async () => {
+      await h?.stop();
     });
-    expect(detail.incident.occurrences).toBe(51);
-    expect(detail.runs).toHaveLength(1);
-    expect(detail.runs[0]).toMatchObject({ outcome: "pr_opened", attempt: 1 });
-    expect(h.github.prs).toHaveLength(1);
-    const pr = h.github.prs[0]!;
-    expect(pr.head).toBe(`healer/incident-${id}`);
-    expect(pr.base).toBe("main");
-    expect(pr.title).toContain("nas: enable nginx again");
-    expect(pr.body).toContain("## Root cause");
-    expect(pr.body).toContain(`incident ${id}`);
-    expect(h.github.labels(pr.number)).toEqual(["homelab-healer"]);
-    expect(detail.incident.pr_url).toBe(pr.html_url ?? detail.incident.pr_url);
 
-    expect(await h.remote.readFile(`healer/incident-${id}`, "hosts/nas/nginx.nix")).toContain(
-      "nginx.enable = true",
-    );
-    const [commit] = await h.remote.log(`healer/incident-${id}`);
-    expect(commit?.body).toContain(`Healer-Incident: ${id}`);
-    expect(commit?.authorEmail).toBe("homelab-healer@localhost");
-    const kinds = detail.events.map((e) => e.kind);
-    expect(kinds).toEqual(expect.arrayContaining(["created", "run_queued", "pr_opened"]));
-    // The journal line for the transition carries the incident and run.
-    expect(h.lines.some((l) => l.incident === id && l.run === detail.runs[0]!.id && l.to === "pr_open")).toBe(
-      true,
-    );
-  });
-});
+    it("one incident, one run, a pushed branch with the change, one PR with a filled body; 50 more alerts start no second run", async () => {
+      const res = await h.post("openobserve", JELLYFIN);
+      expect(res.status).toBe(202);
+      const { incidents } = (await res.json()) as { incidents: number[] };
+      const id = incidents[0]!;
+      await h.waitFor(
+        "the run to start",
+        async () => (await h.api<Detail>(`/incidents/${id}`)).body.runs[0]?.state === "running",
+      );
+      // While the agent works: 50 more occurrences of the same problem (distinct deliveries).
+      const base = JSON.parse(JELLYFIN) as { rows: { ts: string }[] };
+      const more = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => {
+          const body = structuredClone(base);
+          for (const r of body.rows) r.ts = String(Number(r.ts) + (i + 1) * 1_000_000);
+          return h.post("openobserve", body);
+        }),
+      );
+      expect(more.map((r) => r.status)).toEqual(Array(50).fill(202));
+
+      const detail = await h.waitFor("the PR", async () => {
+        const d = (await h.api<Detail>(`/incidents/${id}`)).body;
+        return d.incident.state === "pr_open" ? d : undefined;
+      });
+      expect(detail.incident.occurrences).toBe(51);
+      expect(detail.runs).toHaveLength(1);
+      expect(detail.runs[0]).toMatchObject({ outcome: "pr_opened", attempt: 1 });
+      expect(h.github.prs).toHaveLength(1);
+      const pr = h.github.prs[0]!;
+      expect(pr.head).toBe(`healer/incident-${id}`);
+      expect(pr.base).toBe("main");
+      expect(pr.title).toContain("nas: enable nginx again");
+      expect(pr.body).toContain("## Root cause");
+      expect(pr.body).toContain(`incident ${id}`);
+      expect(h.github.labels(pr.number)).toEqual(["homelab-healer"]);
+      expect(detail.incident.pr_url).toBe(pr.html_url ?? detail.incident.pr_url);
+
+      expect(await h.remote.readFile(`healer/incident-${id}`, "hosts/nas/nginx.nix")).toContain(
+        "nginx.enable = true",
+      );
+      const [commit] = await h.remote.log(`healer/incident-${id}`);
+      expect(commit?.body).toContain(`Healer-Incident: ${id}`);
+      expect(commit?.authorEmail).toBe("homelab-healer@localhost");
+      const kinds = detail.events.map((e) => e.kind);
+      expect(kinds).toEqual(expect.arrayContaining(["created", "run_queued", "pr_opened"]));
+      // The journal line for the transition carries the incident and run.
+      expect(
+        h.lines.some((l) => l.incident === id && l.run === detail.runs[0]!.id && l.to === "pr_open"),
+      ).toBe(true);
+    });
+  },
+);
 
 describe("every run outcome", () => {
   let h: Healer;

@@ -4,12 +4,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { listWorktrees, mirrorPath } from "../../src/forge/git.js";
 import { incidentEvents } from "../../src/incidents/incidents.repo.js";
 import { getRun } from "../../src/runs/queue.repo.js";
+import { FORGE_KINDS } from "../support/forges.js";
 import { OWNER } from "../support/git-remote.js";
 import { createWorld, type World } from "./world.js";
 
 const RETAIN = 3600;
 
-describe("cleanup: worktrees and branches (real git, bare remote, fake GitHub)", () => {
+describe("cleanup: worktrees and branches (real git, bare remote, fake GitHub / Forgejo)", () => {
   let w: World;
   afterEach(async () => {
     await w?.close();
@@ -52,52 +53,55 @@ describe("cleanup: worktrees and branches (real git, bare remote, fake GitHub)",
     expect(existsSync(liveDir)).toBe(true);
   });
 
-  it("deletes the branch of a merged or closed PR, keeps an open one's, and keeps a human-touched one with an event", async () => {
-    w = await createWorld({}, { git: true });
-    const merged = await w.fire("nginx.service");
-    const closed = await w.fire("jellyfin.service");
-    const open = await w.fire("sonarr.service");
-    const touched = await w.fire("radarr.service");
-    const prs: Record<number, number> = {};
-    for (const id of [merged, closed, open, touched]) prs[id] = (await w.openPr(id)).pr;
-    await w.remote.commit(
-      `healer/incident-${touched}`,
-      { "hosts/media-01/extra.nix": "{ }\n" },
-      { author: OWNER },
-    );
-    w.github.merge(prs[merged] as number);
-    w.github.close(prs[closed] as number);
-    w.github.merge(prs[touched] as number);
-    await w.lifecycle.tick(); // polls the PRs (and runs a first cleanup pass)
-    expect((await w.incident(merged)).state).toBe("verifying");
-    expect((await w.incident(closed)).state).toBe("dismissed");
+  it.each(FORGE_KINDS)(
+    "on %s: deletes the branch of a merged or closed PR, keeps an open one's, and keeps a human-touched one with an event",
+    async (kind) => {
+      w = await createWorld({}, { git: true, kind });
+      const merged = await w.fire("nginx.service");
+      const closed = await w.fire("jellyfin.service");
+      const open = await w.fire("sonarr.service");
+      const touched = await w.fire("radarr.service");
+      const prs: Record<number, number> = {};
+      for (const id of [merged, closed, open, touched]) prs[id] = (await w.openPr(id)).pr;
+      await w.remote.commit(
+        `healer/incident-${touched}`,
+        { "hosts/media-01/extra.nix": "{ }\n" },
+        { author: OWNER },
+      );
+      w.fake.merge(prs[merged] as number);
+      w.fake.close(prs[closed] as number);
+      w.fake.merge(prs[touched] as number);
+      await w.lifecycle.tick(); // polls the PRs (and runs a first cleanup pass)
+      expect((await w.incident(merged)).state).toBe("verifying");
+      expect((await w.incident(closed)).state).toBe("dismissed");
 
-    await w.lifecycle.cleanup();
-    const branches = await w.remote.branches();
-    expect(branches).not.toContain(`healer/incident-${merged}`);
-    expect(branches).not.toContain(`healer/incident-${closed}`);
-    expect(branches).toContain(`healer/incident-${open}`);
-    expect(branches).toContain(`healer/incident-${touched}`);
+      await w.lifecycle.cleanup();
+      const branches = await w.remote.branches();
+      expect(branches).not.toContain(`healer/incident-${merged}`);
+      expect(branches).not.toContain(`healer/incident-${closed}`);
+      expect(branches).toContain(`healer/incident-${open}`);
+      expect(branches).toContain(`healer/incident-${touched}`);
 
-    const cleanupEvents = async (id: number) =>
-      (await incidentEvents(w.t.db, id)).filter((e) => e.kind === "branch_cleanup");
-    expect((await cleanupEvents(merged)).map((e) => e.data)).toMatchObject([
-      { result: "deleted", prState: "merged" },
-    ]);
-    expect((await cleanupEvents(closed)).map((e) => e.data)).toMatchObject([
-      { result: "deleted", prState: "closed" },
-    ]);
-    expect(await cleanupEvents(open)).toHaveLength(0);
-    const [kept] = await cleanupEvents(touched);
-    expect(kept?.data).toMatchObject({ result: "foreign", authors: [OWNER.email] });
-    expect(kept?.message).toContain("kept");
+      const cleanupEvents = async (id: number) =>
+        (await incidentEvents(w.t.db, id)).filter((e) => e.kind === "branch_cleanup");
+      expect((await cleanupEvents(merged)).map((e) => e.data)).toMatchObject([
+        { result: "deleted", prState: "merged" },
+      ]);
+      expect((await cleanupEvents(closed)).map((e) => e.data)).toMatchObject([
+        { result: "deleted", prState: "closed" },
+      ]);
+      expect(await cleanupEvents(open)).toHaveLength(0);
+      const [kept] = await cleanupEvents(touched);
+      expect(kept?.data).toMatchObject({ result: "foreign", authors: [OWNER.email] });
+      expect(kept?.message).toContain("kept");
 
-    // Twice is the same as once: no new events, the kept branch stays.
-    const again = await w.lifecycle.cleanup();
-    expect(again).toMatchObject({ branchesDeleted: 0, branchesKept: 0, branchesAbsent: 0, errors: [] });
-    for (const id of [merged, closed, touched]) expect(await cleanupEvents(id)).toHaveLength(1);
-    expect(await w.remote.branches()).toContain(`healer/incident-${touched}`);
-  });
+      // Twice is the same as once: no new events, the kept branch stays.
+      const again = await w.lifecycle.cleanup();
+      expect(again).toMatchObject({ branchesDeleted: 0, branchesKept: 0, branchesAbsent: 0, errors: [] });
+      for (const id of [merged, closed, touched]) expect(await cleanupEvents(id)).toHaveLength(1);
+      expect(await w.remote.branches()).toContain(`healer/incident-${touched}`);
+    },
+  );
 });
 
 describe("cleanup: retention", () => {

@@ -65,13 +65,13 @@ describe("ntfy notifications", () => {
     const id = await w.fire("café.service");
     const first = await w.openPr(id);
     await w.lifecycle.tick();
-    w.github.merge(first.pr);
+    w.fake.merge(first.pr);
     w.clock.advance(300);
     await w.lifecycle.tick();
     w.clock.advance(61);
     await w.fire("café.service"); // the fix did not hold: follow-up 1 of 1
     const second = await w.openPr(id);
-    w.github.merge(second.pr);
+    w.fake.merge(second.pr);
     w.clock.advance(300);
     await w.lifecycle.tick();
     w.clock.advance(61);
@@ -111,7 +111,7 @@ describe("ntfy notifications", () => {
       );
       const id = await w.fire("nginx.service");
       const { pr } = await w.openPr(id);
-      w.github.merge(pr);
+      w.fake.merge(pr);
       await w.lifecycle.tick();
       expect((await w.incident(id)).state).toBe("verifying");
       await w.lifecycle.idle();

@@ -3,40 +3,43 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Metrics } from "../../src/api/metrics.js";
 import { createApp } from "../../src/app.js";
 import { incidentEvents } from "../../src/incidents/incidents.repo.js";
+import { FORGE_KINDS } from "../support/forges.js";
 import { createWorld, WEBHOOK_SECRET, type World } from "./world.js";
 
 const POLL = 300;
 
-function sign(body: string, secret = WEBHOOK_SECRET): string {
-  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-}
-
-describe("PR state: polling and the signed GitHub webhook agree", () => {
+describe.each(FORGE_KINDS)("PR state on %s: polling and the signed webhook agree", (kind) => {
   let w: World;
   let app: ReturnType<typeof createApp>;
-  const hook = (event: string, payload: unknown, signature?: string | null) => {
-    const body = JSON.stringify(payload);
-    const headers: Record<string, string> = { "content-type": "application/json", "x-github-event": event };
-    const sig = signature === undefined ? sign(body) : signature;
-    if (sig !== null) headers["x-hub-signature-256"] = sig;
-    return app.request("/hooks/github", { method: "POST", headers, body });
+  /** A webhook delivery as the forge sends it; `secret` null sends no signature at all. */
+  const hook = (event: string, payload: unknown, secret: string | null = WEBHOOK_SECRET, raw?: string) => {
+    // Forgejo sends pretty-printed JSON: the signature is over these exact bytes.
+    const body = raw ?? JSON.stringify(payload, null, kind === "forgejo" ? 2 : undefined);
+    const headers = w.fake.webhookHeaders(event, body, secret);
+    return app.request(`/hooks/${kind}`, { method: "POST", headers, body });
   };
   const closed = (pr: number, merged: boolean, branch: string) => ({
     action: "closed",
     number: pr,
-    pull_request: { number: pr, merged, head: { ref: branch } },
-    repository: { full_name: `${w.github.owner}/${w.github.repo}` },
+    // Forgejo: head.label is the branch; head.ref may already be refs/pull/N/head.
+    pull_request: {
+      number: pr,
+      merged,
+      head: kind === "forgejo" ? { label: branch, ref: `refs/pull/${pr}/head` } : { ref: branch },
+    },
+    repository: { full_name: `${w.fake.owner}/${w.fake.repo}` },
   });
 
   beforeEach(async () => {
-    w = await createWorld({ lifecycle: { prPollSeconds: POLL } });
-    const { githubHook } = w.lifecycle;
-    expect(githubHook).toBeDefined();
+    w = await createWorld({ lifecycle: { prPollSeconds: POLL } }, { kind });
+    const { githubHook, forgejoHook } = w.lifecycle;
+    expect(kind === "github" ? githubHook : forgejoHook).toBeDefined();
     app = createApp({
       ...w.deps,
       secrets: { token: "api-token", sourceTokens: {}, agentEnv: {} },
       metrics: new Metrics(),
       ...(githubHook ? { githubHook } : {}),
+      ...(forgejoHook ? { forgejoHook } : {}),
     });
   });
   afterEach(async () => {
@@ -50,7 +53,7 @@ describe("PR state: polling and the signed GitHub webhook agree", () => {
     expect((await w.incident(id)).state).toBe("pr_open");
 
     await w.lifecycle.tick(); // first poll: still open
-    w.github.merge(pr);
+    w.fake.merge(pr);
     w.clock.advance(POLL - 1);
     await w.lifecycle.tick(); // not due yet
     expect((await w.incident(id)).state).toBe("pr_open");
@@ -63,14 +66,14 @@ describe("PR state: polling and the signed GitHub webhook agree", () => {
     const ev = (await incidentEvents(w.t.db, id)).filter((e) => e.kind === "pr_merged");
     expect(ev).toHaveLength(1);
     expect(ev[0]?.data).toMatchObject({ from: "pr_open", to: "verifying", via: "poll", pr });
-    const gets = w.github.requests.filter((r) => r.method === "GET" && r.path.endsWith(`/pulls/${pr}`));
+    const gets = w.fake.requests.filter((r) => r.method === "GET" && r.path.endsWith(`/pulls/${pr}`));
     expect(gets).toHaveLength(2);
   });
 
   it("a signed merge webhook moves it at once; the poll that follows changes nothing", async () => {
     const id = await w.fire("nginx.service");
     const { pr } = await w.openPr(id);
-    w.github.merge(pr);
+    w.fake.merge(pr);
     const res = await hook("pull_request", closed(pr, true, `healer/incident-${id}`));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ ok: true, pr, result: "verifying" });
@@ -90,26 +93,35 @@ describe("PR state: polling and the signed GitHub webhook agree", () => {
     });
   });
 
-  it("refuses a forged or missing signature with 401 and changes nothing; ping is 200", async () => {
+  it("refuses a forged or missing signature with 401 and changes nothing", async () => {
     const id = await w.fire("nginx.service");
     const { pr } = await w.openPr(id);
+    w.fake.merge(pr);
     const payload = closed(pr, true, `healer/incident-${id}`);
-    const forged = await hook("pull_request", payload, sign(JSON.stringify(payload), "not-the-secret"));
-    expect(forged.status).toBe(401);
+    const eventsBefore = await w.kinds(id);
+    expect((await hook("pull_request", payload, "not-the-secret")).status).toBe(401);
     expect((await hook("pull_request", payload, null)).status).toBe(401);
-    expect((await hook("pull_request", payload, "sha256=zz")).status).toBe(401);
-    // Bearer auth is not a way in either: the route is the signature's alone.
-    const bearer = await app.request("/hooks/github", {
+    // Signed for one body, delivered with another: the raw bytes are what counts.
+    const signed = w.fake.webhookHeaders("pull_request", JSON.stringify(payload), WEBHOOK_SECRET);
+    const tampered = await app.request(`/hooks/${kind}`, {
       method: "POST",
-      headers: { authorization: "Bearer api-token", "x-github-event": "pull_request" },
+      headers: signed,
+      body: JSON.stringify({ ...payload, action: "closed " }),
+    });
+    expect(tampered.status).toBe(401);
+    // Bearer auth is not a way in either: the route is the signature's alone.
+    const bearer = await app.request(`/hooks/${kind}`, {
+      method: "POST",
+      headers: { authorization: "Bearer api-token", "content-type": "application/json" },
       body: JSON.stringify(payload),
     });
     expect(bearer.status).toBe(401);
     expect((await w.incident(id)).state).toBe("pr_open");
+    expect(await w.kinds(id)).toEqual(eventsBefore);
 
-    const ping = await hook("ping", { zen: "Keep it logically awesome." });
-    expect(ping.status).toBe(200);
-    expect(await ping.json()).toMatchObject({ ok: true, event: "ping" });
+    const other = await hook("push", { ref: "refs/heads/main" });
+    expect(other.status).toBe(200);
+    expect(await other.json()).toMatchObject({ ok: true, ignored: "not a pull_request event" });
   });
 
   it("a PR closed without merging dismisses the incident (webhook), and by polling too", async () => {
@@ -117,8 +129,8 @@ describe("PR state: polling and the signed GitHub webhook agree", () => {
     const b = await w.fire("jellyfin.service");
     const prA = (await w.openPr(a)).pr;
     const prB = (await w.openPr(b)).pr;
-    w.github.close(prA);
-    w.github.close(prB);
+    w.fake.close(prA);
+    w.fake.close(prB);
 
     const res = await hook("pull_request", closed(prA, false, `healer/incident-${a}`));
     expect(await res.json()).toMatchObject({ result: "dismissed" });
@@ -149,6 +161,82 @@ describe("PR state: polling and the signed GitHub webhook agree", () => {
   });
 });
 
+describe("what only one forge's webhook does", () => {
+  const appFor = (w: World) => {
+    const { githubHook, forgejoHook } = w.lifecycle;
+    return createApp({
+      ...w.deps,
+      secrets: { token: "api-token", sourceTokens: {}, agentEnv: {} },
+      metrics: new Metrics(),
+      ...(githubHook ? { githubHook } : {}),
+      ...(forgejoHook ? { forgejoHook } : {}),
+    });
+  };
+
+  it("GitHub's ping is 200", async () => {
+    const w = await createWorld();
+    try {
+      const body = JSON.stringify({ zen: "Keep it logically awesome." });
+      const res = await appFor(w).request("/hooks/github", {
+        method: "POST",
+        headers: w.fake.webhookHeaders("ping", body, WEBHOOK_SECRET),
+        body,
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ ok: true, event: "ping" });
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("Forgejo: a form-encoded hook is refused with a message to pick JSON; Gitea's headers alone are enough", async () => {
+    const w = await createWorld({}, { kind: "forgejo" });
+    try {
+      const app = appFor(w);
+      const id = await w.fire("nginx.service");
+      const { pr } = await w.openPr(id);
+      w.fake.merge(pr);
+      const payload = JSON.stringify(
+        {
+          action: "closed",
+          pull_request: { number: pr, merged: true, head: { label: `healer/incident-${id}`, ref: "x" } },
+          repository: { full_name: `${w.fake.owner}/${w.fake.repo}` },
+        },
+        null,
+        2,
+      );
+      const form = `payload=${encodeURIComponent(payload)}`;
+      const refused = await app.request("/hooks/forgejo", {
+        method: "POST",
+        headers: {
+          ...w.fake.webhookHeaders("pull_request", form, WEBHOOK_SECRET),
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: form,
+      });
+      expect(refused.status).toBe(415);
+      expect(((await refused.json()) as { message: string }).message).toContain("application/json");
+      expect((await w.incident(id)).state).toBe("pr_open");
+
+      // Gitea sends X-Gitea-Signature / X-Gitea-Event only.
+      const sig = createHmac("sha256", WEBHOOK_SECRET).update(payload).digest("hex");
+      const res = await app.request("/hooks/forgejo", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-gitea-event": "pull_request",
+          "x-gitea-signature": sig,
+        },
+        body: payload,
+      });
+      expect(await res.json()).toMatchObject({ ok: true, pr, result: "verifying" });
+      expect((await w.incident(id)).state).toBe("verifying");
+    } finally {
+      await w.close();
+    }
+  });
+});
+
 describe("operator dismissal over the API", () => {
   it("POST /api/incidents/:id/dismiss with closePr closes the PR; unknown keys are refused", async () => {
     const w = await createWorld();
@@ -173,7 +261,7 @@ describe("operator dismissal over the API", () => {
         incident: { state: "dismissed" },
         closedPr: { pr, closed: true },
       });
-      expect(w.github.prs.find((p) => p.number === pr)?.state).toBe("closed");
+      expect(w.fake.prs.find((p) => p.number === pr)?.state).toBe("closed");
     } finally {
       await w.close();
     }
@@ -181,10 +269,14 @@ describe("operator dismissal over the API", () => {
 });
 
 describe("without a webhook secret", () => {
-  it("mounts no GitHub hook", async () => {
-    const w = await createWorld({}, { secrets: { githubWebhookSecret: undefined } as never });
+  it("mounts no GitHub or Forgejo hook", async () => {
+    const w = await createWorld(
+      {},
+      { secrets: { githubWebhookSecret: undefined, forgejoWebhookSecret: undefined } as never },
+    );
     try {
       expect(w.lifecycle.githubHook).toBeUndefined();
+      expect(w.lifecycle.forgejoHook).toBeUndefined();
     } finally {
       await w.close();
     }

@@ -3,26 +3,27 @@ import { dismissIncident } from "../../src/incidents/actions.js";
 import { incidentEvents } from "../../src/incidents/incidents.repo.js";
 import { incidentTick } from "../../src/incidents/maintenance.js";
 import { listRunsForIncident } from "../../src/runs/queue.repo.js";
-import { faults } from "../support/fake-github.js";
+import { FORGE_KINDS, forgeFaults } from "../support/forges.js";
 import { createWorld, type World } from "./world.js";
 
 const GRACE = 1800;
 const VERIFY = 7200;
 
-describe("recurrences after a PR (SPEC §6 rules 1, 4, 5)", () => {
+describe.each(FORGE_KINDS)("recurrences after a PR on %s (SPEC §6 rules 1, 4, 5)", (kind) => {
   let w: World;
   afterEach(async () => {
     await w?.close();
   });
   const world = (lifecycle: Record<string, number> = {}) =>
-    createWorld({
-      lifecycle: { deployGraceSeconds: GRACE, verifySeconds: VERIFY, maxFollowUps: 2, ...lifecycle },
-    });
+    createWorld(
+      { lifecycle: { deployGraceSeconds: GRACE, verifySeconds: VERIFY, maxFollowUps: 2, ...lifecycle } },
+      { kind },
+    );
   /** An incident with a merged PR, in verifying. */
   const verifying = async (service = "nginx.service") => {
     const id = await w.fire(service);
     const { pr } = await w.openPr(id);
-    w.github.merge(pr);
+    w.fake.merge(pr);
     await w.lifecycle.tick();
     expect((await w.incident(id)).state).toBe("verifying");
     return { id, pr };
@@ -39,13 +40,13 @@ describe("recurrences after a PR (SPEC §6 rules 1, 4, 5)", () => {
     w.clock.advance(600);
     await w.fire("nginx.service");
     await w.lifecycle.idle();
-    expect(w.github.comments.filter((c) => c.issue === pr)).toHaveLength(1);
-    expect(w.github.comments[0]?.body).toContain("1 time(s) since this PR was opened");
+    expect(w.fake.comments.filter((c) => c.issue === pr)).toHaveLength(1);
+    expect(w.fake.comments[0]?.body).toContain("1 time(s) since this PR was opened");
 
     w.clock.advance(3600 - 600);
     await w.fire("nginx.service");
     await w.lifecycle.idle();
-    const comments = w.github.comments.filter((c) => c.issue === pr);
+    const comments = w.fake.comments.filter((c) => c.issue === pr);
     expect(comments).toHaveLength(2);
     expect(comments[1]?.body).toContain("3 time(s) since this PR was opened");
     const events = (await incidentEvents(w.t.db, id)).filter((e) => e.kind === "comment");
@@ -56,18 +57,18 @@ describe("recurrences after a PR (SPEC §6 rules 1, 4, 5)", () => {
     expect((await w.incident(id)).state).toBe("pr_open");
   });
 
-  it("a comment GitHub refused gives the hour back: the next recurrence comments", async () => {
+  it("a comment the forge refused gives the hour back: the next recurrence comments", async () => {
     w = await world();
     const id = await w.fire("nginx.service");
     const { pr } = await w.openPr(id);
-    w.github.failNext(1, faults.unavailable());
+    w.fake.failNext(1, forgeFaults.serverError(kind));
     await w.fire("nginx.service");
     await w.lifecycle.idle();
-    expect(w.github.comments).toHaveLength(0);
+    expect(w.fake.comments).toHaveLength(0);
     expect((await w.incident(id)).pr_commented_at).toBeNull();
     await w.fire("nginx.service");
     await w.lifecycle.idle();
-    expect(w.github.comments.filter((c) => c.issue === pr)).toHaveLength(1);
+    expect(w.fake.comments.filter((c) => c.issue === pr)).toHaveLength(1);
   });
 
   it("verifying: inside the deploy grace a recurrence only attaches; after it a follow-up run starts", async () => {
@@ -100,7 +101,7 @@ describe("recurrences after a PR (SPEC §6 rules 1, 4, 5)", () => {
     await w.fire("nginx.service");
     expect((await w.incident(id)).state).toBe("fixing");
     const { pr } = await w.openPr(id);
-    w.github.merge(pr);
+    w.fake.merge(pr);
     w.clock.advance(300);
     await w.lifecycle.tick();
     expect((await w.incident(id)).state).toBe("verifying");
@@ -135,7 +136,7 @@ describe("recurrences after a PR (SPEC §6 rules 1, 4, 5)", () => {
     w = await world({ dismissCooldownSeconds: 86_400 });
     const id = await w.fire("nginx.service");
     const { pr } = await w.openPr(id);
-    w.github.close(pr);
+    w.fake.close(pr);
     await w.lifecycle.tick();
     expect((await w.incident(id)).state).toBe("dismissed");
 
@@ -156,13 +157,13 @@ describe("recurrences after a PR (SPEC §6 rules 1, 4, 5)", () => {
     expect((await w.incident(third)).state).toBe("fixing");
   });
 
-  it("dismiss with closePr closes the PR on GitHub and records it", async () => {
+  it("dismiss with closePr closes the PR on the forge and records it", async () => {
     w = await world();
     const id = await w.fire("nginx.service");
     const { pr } = await w.openPr(id);
     const r = await dismissIncident(w.deps, id, "not worth it", { closePr: true });
     expect(r).toMatchObject({ closedPr: { pr, closed: true } });
-    expect(w.github.prs.find((p) => p.number === pr)).toMatchObject({ state: "closed", merged: false });
+    expect(w.fake.prs.find((p) => p.number === pr)).toMatchObject({ state: "closed", merged: false });
     expect(await w.incident(id)).toMatchObject({ state: "dismissed", pr_state: "closed" });
     expect(await w.kinds(id)).toEqual(expect.arrayContaining(["dismissed", "pr_closed"]));
 
@@ -171,6 +172,6 @@ describe("recurrences after a PR (SPEC §6 rules 1, 4, 5)", () => {
     const second = await w.openPr(other);
     const plain = await dismissIncident(w.deps, other, undefined);
     expect(plain).not.toHaveProperty("closedPr");
-    expect(w.github.prs.find((p) => p.number === second.pr)?.state).toBe("open");
+    expect(w.fake.prs.find((p) => p.number === second.pr)?.state).toBe("open");
   });
 });

@@ -14,18 +14,19 @@ import { finishAndTransition } from "../../src/runs/finish.js";
 import { claimNextRun } from "../../src/runs/queue.repo.js";
 import { memoryLogger, testConfig } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { createFakeGithub, type FakeGithub, forgeConfig } from "../support/fake-github.js";
+import { createFakeForge, type FakeForge, type ForgeKind, fakeForgeConfig } from "../support/forges.js";
 import { createHomelabRemote, type HomelabRemote } from "../support/git-remote.js";
 
 export const WEBHOOK_SECRET = "webhook-secret-for-tests";
 
-/** A database, a manual clock, a bare homelab repo, the fake GitHub and the lifecycle wired to them. */
+/** A database, a manual clock, a bare homelab repo, a fake forge (GitHub or Forgejo) and the lifecycle wired to them. */
 export interface World {
   t: TestDatabase;
   clock: ManualClock;
   deps: IncidentDeps;
   lines: Record<string, unknown>[];
-  github: FakeGithub;
+  /** The fake forge the world's PRs live on. */
+  fake: FakeForge;
   remote: HomelabRemote;
   dir: string;
   stateDir: string;
@@ -44,20 +45,20 @@ let occurrence = 0;
 /** Builds a World; `raw` is merged into the config (lifecycle keys, notify). */
 export async function createWorld(
   raw: Record<string, unknown> = {},
-  opts: LifecycleOptions & { secrets?: Partial<Secrets>; git?: boolean } = {},
+  opts: LifecycleOptions & { secrets?: Partial<Secrets>; git?: boolean; kind?: ForgeKind } = {},
 ): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), "healer-lifecycle-"));
   const stateDir = join(dir, "state");
   const t = await createTestDatabase();
   const remote = await createHomelabRemote(dir);
-  // Without git, the fake GitHub makes up head shas and PRs need no pushed branch (fast).
-  const github = await createFakeGithub(opts.git ? { bareRepo: remote.path } : {});
+  // Without git, the fake forge makes up head shas and PRs need no pushed branch (fast).
+  const fake = await createFakeForge(opts.kind ?? "github", opts.git ? { bareRepo: remote.path } : {});
   const clock = new ManualClock();
   const { log, lines } = memoryLogger();
   const config = testConfig(
     {
       repo: { url: remote.url, branch: "main" },
-      forge: forgeConfig(github, join(dir, "gh-token")),
+      forge: fakeForgeConfig(fake, join(dir, "forge-token")),
       triage: { settleSeconds: 0 },
       ...raw,
     },
@@ -69,8 +70,9 @@ export async function createWorld(
     token: "t",
     sourceTokens: {},
     agentEnv: {},
-    forgeToken: github.token,
+    forgeToken: fake.token,
     githubWebhookSecret: WEBHOOK_SECRET,
+    forgejoWebhookSecret: WEBHOOK_SECRET,
     ...opts.secrets,
   };
   const forge =
@@ -84,7 +86,7 @@ export async function createWorld(
     clock,
     deps,
     lines,
-    github,
+    fake,
     remote,
     dir,
     stateDir,
@@ -176,7 +178,7 @@ export async function createWorld(
     kinds: async (id) => (await incidentEvents(t.db, id)).map((e) => e.kind),
     async close() {
       await lifecycle.idle();
-      await github.stop();
+      await fake.stop();
       await t.drop();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -76,11 +76,20 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
     ["the flake wires packages, nixosModules, checks and devShells", "flake: "],
     ["the npm lock given to importNpmLock is filled in and pruned", "npm-lock: "],
     ["the module gives the expected unit, users, Postgres, tmpfiles and firewall", "module: "],
+    ["the inspect target module: account, forced-command keys, commands file", "inspect-target: "],
     ["bad option values fail with the module system's message", "rejected: "],
     ["the generated settings build as a file", "settings JSON builds: "],
     ["package/: the OpenCode derivation and buildNpmPackage's phases on one pruned lock", "package: "],
-    ["the pinned OpenCode: the lock's tarball, runs once patched, needs dontStrip", "opencode: "],
+    [
+      "the pinned OpenCode: the lock's tarball, patched as built, loads its embedded libraries, needs dontStrip",
+      "opencode: ",
+    ],
+    [
+      "the unit's hardening: the agent's sandbox under its filters, no idle syscall deny entry",
+      "hardening: ",
+    ],
     ["the generated settings pass `check-config --shape-only`", "check-config --shape-only"],
+    ["the VM tests' Python scripts compile", "VM test script compiles as Python: "],
   ] as const)("%s", ([_title, prefix], ctx) => {
     const lines = group(prefix);
     expect(lines.length).toBeGreaterThan(0);
@@ -104,6 +113,7 @@ describe.skipIf(reason !== undefined)("nix offline checks (nix/check.sh)", () =>
       "docs-example",
       "dry-run",
       "everything",
+      "forgejo",
       "minimal",
       "vm-tests",
     ]);

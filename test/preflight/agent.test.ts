@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   ARG_PROFILES,
@@ -11,6 +13,7 @@ import { agentChecks, judgeVersion } from "../../src/preflight/agent.js";
 import { scratch } from "./support.js";
 
 const root = new URL("../../", import.meta.url);
+const HAS_BWRAP = spawnSync("bwrap", ["--version"]).status === 0;
 const OPENCODE = new URL("node_modules/opencode-linux-x64/bin/opencode", root).pathname;
 
 describe("the tested OpenCode version", () => {
@@ -110,14 +113,45 @@ describe("the agent check", () => {
     expect(r!.found).toContain("runs are refused");
   });
 
-  it("does not judge the version of an agent with agent.args of its own", async () => {
-    const [r] = await agentChecks(s.ctx({ agent: { command: "/bin/sh", args: ["-c", "true"] } }));
+  it("does not start an agent with agent.args of its own, and says so", async () => {
+    const marker = join(s.dir, "started-by-doctor");
+    const [r] = await agentChecks(s.ctx({ agent: { command: "/bin/sh", args: ["-c", `touch ${marker}`] } }));
     expect(r).toMatchObject({ name: "agent", status: "ok" });
+    expect(r!.found).toContain("not OpenCode, so its version is not asked");
+    expect(existsSync(marker)).toBe(false);
   });
+
+  it.runIf(HAS_BWRAP)(
+    "asks --version inside the run's sandbox and a fresh per-run directory: it cannot write elsewhere",
+    async () => {
+      const name = `escaped-${process.pid}-${Date.now()}`;
+      const absolute = join(s.dir, `${name}-absolute`);
+      // A script agent that writes a relative path (the caller's cwd, were it run there) and an
+      // absolute one outside its directory, then answers like OpenCode.
+      const bin = s.bin({
+        opencode: `#!/bin/sh\ntouch ${name}-relative 2>/dev/null\ntouch ${absolute} 2>/dev/null\necho "$PWD" > ${name}-pwd\necho 1.18.33\n`,
+      });
+      const [r] = await agentChecks(
+        s.ctx({ agent: { command: "opencode" } }, { path: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}` }),
+      );
+      expect(r, JSON.stringify(r)).toMatchObject({ name: "agent", status: "ok" });
+      expect(r!.found).toContain("OpenCode 1.18.33");
+      expect(existsSync(join(process.cwd(), `${name}-relative`))).toBe(false);
+      expect(existsSync(join(process.cwd(), `${name}-pwd`))).toBe(false);
+      expect(existsSync(absolute)).toBe(false);
+      // Nothing of the trial is left in the state dir either (its per-run directory is removed).
+      const state = join(s.dir, "state");
+      const left = existsSync(state) ? readdirSync(state).filter((f) => f.startsWith("preflight-")) : [];
+      expect(left).toEqual([]);
+    },
+  );
 
   it.runIf(existsSync(OPENCODE))("passes for the real OpenCode the project tests with", async () => {
     const [r] = await agentChecks(s.ctx({ agent: { command: OPENCODE } }));
     expect(r).toMatchObject({ name: "agent", status: "ok" });
-    expect(r!.found).toBe(`OpenCode ${TESTED_OPENCODE_VERSION} at ${OPENCODE} (the version tested)`);
+    // OPENCODE here is the npm package's binary, and the line says it is the bundled one.
+    expect(r!.found).toBe(
+      `OpenCode ${TESTED_OPENCODE_VERSION} at ${OPENCODE} (the version tested), bundled: npm package opencode-linux-x64`,
+    );
   });
 });

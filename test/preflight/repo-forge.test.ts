@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forgeChecks } from "../../src/preflight/forge.js";
-import { repoChecks } from "../../src/preflight/repo.js";
+import { reachFix, repoChecks } from "../../src/preflight/repo.js";
+import { createFakeForgejo, type FakeForgejo, type FakeForgejoOptions } from "../support/fake-forgejo.js";
 import { createFakeGithub, type FakeGithub } from "../support/fake-github.js";
 import { createHomelabRemote, type HomelabRemote } from "../support/git-remote.js";
 import { closedPort, scratch } from "./support.js";
@@ -24,7 +25,18 @@ describe("the repo check", () => {
     const [r] = await repoChecks(s.ctx({ repo: { url }, forge: { type: "none" } }));
     expect(r).toMatchObject({ name: "repo", status: "fail" });
     expect(r!.found).toContain(`cannot reach repo.url ${url}`);
-    expect(r!.fix).toContain("repo.sshKeyFile");
+    // A local repository involves no deploy key: the advice is about the path.
+    expect(r!.fix).toContain("local repository: check that the path exists");
+    expect(r!.fix).not.toContain("sshKeyFile");
+    const [f] = await repoChecks(s.ctx({ repo: { url: `file://${url}` }, forge: { type: "none" } }));
+    expect(f!.fix).toContain("local repository");
+  });
+
+  it("names the deploy key only for an ssh URL", async () => {
+    expect(reachFix("git@github.com:me/homelab.git")).toContain("repo.sshKeyFile");
+    expect(reachFix("ssh://git@git.lan:2222/me/homelab.git")).toContain("repo.sshKeyFile");
+    expect(reachFix("https://github.com/me/homelab.git")).not.toContain("deploy key");
+    expect(reachFix("/srv/git/homelab.git")).toContain("local repository");
   });
 
   it("fails for a closed port, and never prints the URL's credentials", async () => {
@@ -168,5 +180,99 @@ describe("the forge check against the fake GitHub", () => {
     );
     expect(gh.prs).toEqual([]);
     expect(gh.requests.find((q) => q.method === "POST" && q.path.endsWith("/pulls"))?.status).toBe(422);
+  });
+});
+
+describe("the forge check against the fake Forgejo", () => {
+  const s = scratch();
+  const fakes: FakeForgejo[] = [];
+  afterAll(async () => {
+    for (const f of fakes) await f.stop();
+    s.cleanup();
+  });
+  const check = async (opts: FakeForgejoOptions = {}, token?: string) => {
+    const f = await createFakeForgejo(opts);
+    fakes.push(f);
+    const tokenFile = s.file(`fj-token-${fakes.length}`, `${token ?? f.token}\n`);
+    const results = await forgeChecks(
+      s.ctx({
+        repo: { url: "file:///unused" },
+        forge: { type: "forgejo", owner: f.owner, repo: f.repo, apiUrl: f.url, tokenFile },
+      }),
+    );
+    return { f, results };
+  };
+
+  it("reports the version and passes for a token with write:repository and write:issue, creating nothing", async () => {
+    const { f, results } = await check();
+    expect(results[0]).toMatchObject({ name: "forge-version", status: "ok" });
+    expect(results[0]!.found).toContain("forgejo 11.0.1+gitea-1.22.0");
+    expect(results[1]).toMatchObject({ name: "forge", status: "ok" });
+    expect(f.prs).toHaveLength(0);
+    expect(f.labelIds.size).toBe(0);
+    // The two write probes got as far as the body's validation: the scopes are there.
+    const probes = f.requests.filter((r) => r.method === "POST").map((r) => [r.path, r.status]);
+    expect(probes).toEqual([
+      ["/api/v1/repos/homelab/nixos-config/pulls", 422],
+      ["/api/v1/repos/homelab/nixos-config/labels", 422],
+    ]);
+  });
+
+  it("names write:issue for a token without it", async () => {
+    const { results } = await check({ scopes: ["write:repository", "read:issue"] });
+    const r = results.find((x) => x.name === "forge");
+    expect(r).toMatchObject({ status: "fail" });
+    expect(r!.found).toContain(
+      "the token lacks the scope write:issue (to label pull requests and comment on them)",
+    );
+    expect(r!.fix).toContain("write:repository and write:issue");
+  });
+
+  it("names write:repository for a read-only repository token, and read:repository when even that is missing", async () => {
+    const ro = (await check({ scopes: ["read:repository", "write:issue"] })).results.find(
+      (x) => x.name === "forge",
+    );
+    expect(ro!.found).toContain(
+      "lacks the scope write:repository (to open pull requests and delete branches)",
+    );
+    const none = (await check({ scopes: ["write:issue"] })).results.find((x) => x.name === "forge");
+    expect(none!.found).toContain("lacks the scope read:repository");
+  });
+
+  it("fails for a user who may not push (permissions are the role, not the token)", async () => {
+    const { results } = await check({ permissions: { admin: false, push: false, pull: true } });
+    const r = results.find((x) => x.name === "forge");
+    expect(r).toMatchObject({ status: "fail" });
+    expect(r!.found).toContain("can read homelab/nixos-config but not push to it (permissions: pull)");
+  });
+
+  it("fails for an archived repository", async () => {
+    const { results } = await check({ archived: true });
+    expect(results.find((x) => x.name === "forge")!.found).toContain("homelab/nixos-config is archived (423");
+  });
+
+  it("fails when the server rejects the token, without printing it", async () => {
+    const { results } = await check({}, "forgejo-rejected-token-value");
+    const r = results.find((x) => x.name === "forge");
+    expect(r!.found).toContain("the server rejected the token of forge.tokenFile (401 token is required)");
+    expect(JSON.stringify(results)).not.toContain("forgejo-rejected-token-value");
+  });
+
+  it("fails when forge.apiUrl is not a Forgejo server", async () => {
+    const tokenFile = s.file("fj-token-closed", "some-token-abcd\n");
+    const [r] = await forgeChecks(
+      s.ctx({
+        repo: { url: "file:///unused" },
+        forge: {
+          type: "gitea",
+          owner: "o",
+          repo: "r",
+          apiUrl: `http://127.0.0.1:${await closedPort()}`,
+          tokenFile,
+        },
+      }),
+    );
+    expect(r).toMatchObject({ name: "forge", status: "fail" });
+    expect(r!.found).toContain("ECONNREFUSED");
   });
 });

@@ -1,8 +1,14 @@
-import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createHash, createHmac } from "node:crypto";
+import {
+  type FakeRequest,
+  type Fault,
+  fakeForgeBlock,
+  type LoggedRequest,
+  startFakeHttp,
+} from "./fake-http.js";
 import { git } from "./git-remote.js";
+
+export type { Fault, LoggedRequest } from "./fake-http.js";
 
 /** A pull request as the fake keeps it (a subset of GitHub's shape, snake_case as on the wire). */
 export interface FakePull {
@@ -22,20 +28,36 @@ export interface FakePull {
   labels: string[];
 }
 
-/** One request the fake answered. */
-export interface LoggedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-  status: number;
+/** A new open PR as both fakes keep it. */
+export function openFakePull(
+  f: Pick<FakePull, "number" | "html_url" | "title" | "body" | "draft" | "head" | "headSha" | "base">,
+): FakePull {
+  return { ...f, state: "open", merged: false, merged_at: null, closed_at: null, labels: [] };
 }
 
-/** An injected failure: the answer the next request gets instead of the real one. */
-export interface Fault {
-  status: number;
-  headers?: Record<string, string>;
-  body?: unknown;
+/** Marks a fake PR merged (closed + merged, as both forges report it) or closed unmerged. */
+export function settleFakePull(pr: FakePull, merged: boolean): void {
+  const now = new Date().toISOString();
+  Object.assign(pr, { state: "closed", closed_at: now }, merged ? { merged: true, merged_at: now } : {});
+}
+
+/**
+ * A branch's head as a fake forge reports it: from the bare repo when there is one, else made up
+ * from the name (undefined once in `deleted`).
+ */
+export async function fakeHeadSha(
+  bareRepo: string | undefined,
+  branch: string,
+  deleted: string[],
+): Promise<string | undefined> {
+  if (bareRepo === undefined) {
+    return deleted.includes(branch) ? undefined : createHash("sha1").update(branch).digest("hex");
+  }
+  try {
+    return (await git(bareRepo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])).trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Ready-made faults shaped like GitHub's. */
@@ -64,6 +86,7 @@ export const faults = {
 
 /** The fake GitHub: a real HTTP server on 127.0.0.1 with inspectable state. */
 export interface FakeGithub {
+  kind: "github";
   /** Base URL: what `forge.apiUrl` is set to. */
   url: string;
   token: string;
@@ -85,6 +108,8 @@ export interface FakeGithub {
   labels(n: number): string[];
   /** Stops the server. */
   stop(): Promise<void>;
+  /** The headers GitHub sends with a webhook body: event, `sha256=` HMAC (none when `secret` is null). */
+  webhookHeaders(event: string, body: string, secret: string | null): Record<string, string>;
 }
 
 export interface FakeGithubOptions {
@@ -106,18 +131,10 @@ export interface FakeGithubOptions {
  * (the service reads secrets from files).
  */
 export function forgeConfig(github: FakeGithub, tokenFile: string) {
-  writeFileSync(tokenFile, `${github.token}\n`);
-  return { type: "github", owner: github.owner, repo: github.repo, apiUrl: github.url, tokenFile };
+  return fakeForgeBlock(github, tokenFile);
 }
 
 type Json = Record<string, unknown>;
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString("utf8");
-  return text === "" ? undefined : JSON.parse(text);
-}
 
 /** Starts the fake GitHub on 127.0.0.1, port 0. */
 export async function createFakeGithub(options: FakeGithubOptions = {}): Promise<FakeGithub> {
@@ -127,21 +144,10 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
   const prs: FakePull[] = [];
   const comments: FakeGithub["comments"] = [];
   const deletedRefs: string[] = [];
-  const requests: LoggedRequest[] = [];
-  const pending: Fault[] = [];
   let commentId = 1000;
   let base = "";
 
-  const headSha = async (branch: string): Promise<string | undefined> => {
-    if (options.bareRepo === undefined) return createHash("sha1").update(branch).digest("hex");
-    try {
-      return (
-        await git(options.bareRepo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])
-      ).trim();
-    } catch {
-      return undefined;
-    }
-  };
+  const headSha = (branch: string) => fakeHeadSha(options.bareRepo, branch, []);
 
   const pullJson = (p: FakePull): Json => ({
     id: p.number * 7,
@@ -169,15 +175,14 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
   };
   const notFound = { status: 404, body: { message: "Not Found" } };
   const invalid = (error: Json) => ({ status: 422, body: { message: "Validation Failed", errors: [error] } });
-  const mergePr = (pr: FakePull) => {
-    const now = new Date().toISOString();
-    Object.assign(pr, { state: "closed", merged: true, merged_at: now, closed_at: now });
-  };
-  const closePr = (pr: FakePull) => {
-    Object.assign(pr, { state: "closed", closed_at: new Date().toISOString() });
-  };
+  const mergePr = (pr: FakePull) => settleFakePull(pr, true);
+  const closePr = (pr: FakePull) => settleFakePull(pr, false);
 
-  const route = async (method: string, path: string, query: Record<string, string>, body: unknown) => {
+  const route = async ({ method, path, query, body, headers }: FakeRequest) => {
+    const auth = headers.authorization ?? "";
+    if (auth !== `token ${token}` && auth !== `Bearer ${token}` && auth !== `bearer ${token}`) {
+      return { status: 401, body: { message: "Bad credentials" } };
+    }
     const prefix = `/repos/${owner}/${repo}`;
     if (!path.startsWith(prefix)) return notFound;
     const rest = path.slice(prefix.length);
@@ -232,21 +237,16 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
         return invalid({ resource: "PullRequest", field: "head", code: "invalid" });
       }
       const number = prs.length + 1;
-      const pr: FakePull = {
+      const pr = openFakePull({
         number,
         html_url: `https://github.example/${owner}/${repo}/pull/${number}`,
         title: String(b.title ?? ""),
         body: String(b.body ?? ""),
         draft: b.draft === true,
-        state: "open",
-        merged: false,
-        merged_at: null,
-        closed_at: null,
         head,
         headSha: sha,
         base: String(b.base ?? "main"),
-        labels: [],
-      };
+      });
       prs.push(pr);
       return { status: 201, body: pullJson(pr) };
     }
@@ -295,6 +295,13 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
         };
       }
     }
+    if (rest.startsWith("/git/ref/heads/") && method === "GET") {
+      // GET /repos/{o}/{r}/git/ref/{ref}: the branch's head as GitHub reports it.
+      const branch = rest.slice("/git/ref/heads/".length);
+      const sha = deletedRefs.includes(branch) ? undefined : await headSha(branch);
+      if (sha === undefined) return notFound;
+      return { status: 200, body: { ref: `refs/heads/${branch}`, object: { sha, type: "commit" } } };
+    }
     if (rest.startsWith("/git/refs/heads/") && method === "DELETE") {
       const branch = rest.slice("/git/refs/heads/".length);
       const gone = { status: 422, body: { message: "Reference does not exist" } };
@@ -310,44 +317,21 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
     return notFound;
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    // Octokit encodes the slashes of a ref name: decode them as GitHub does.
-    const path = decodeURIComponent(url.pathname);
-    const query = Object.fromEntries(url.searchParams);
-    let body: unknown;
-    let answer: { status: number; body: unknown; headers?: Record<string, string> };
-    try {
-      body = await readBody(req);
-      const auth = req.headers.authorization ?? "";
-      const fault = pending.shift();
-      if (fault) answer = { status: fault.status, body: fault.body, headers: fault.headers ?? {} };
-      else if (auth !== `token ${token}` && auth !== `Bearer ${token}` && auth !== `bearer ${token}`) {
-        answer = { status: 401, body: { message: "Bad credentials" } };
-      } else answer = await route(req.method ?? "GET", path, query, body);
-    } catch (e) {
-      answer = { status: 400, body: { message: `Problems parsing JSON: ${String(e)}` } };
-    }
-    requests.push({ method: req.method ?? "GET", path, query, body, status: answer.status });
-    const headers: Record<string, string> = { ...(answer.headers ?? {}) };
-    if (answer.body !== undefined) headers["content-type"] = "application/json; charset=utf-8";
-    res.writeHead(answer.status, headers);
-    res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
-  };
-
-  const server = createServer((req, res) => {
-    void handle(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  const stop = () =>
-    new Promise<void>((resolve, reject) => {
-      server.closeAllConnections();
-      server.close((e) => (e ? reject(e) : resolve()));
-    });
+  const http = await startFakeHttp(route, (e) => ({
+    status: 400,
+    body: { message: `Problems parsing JSON: ${String(e)}` },
+  }));
+  base = http.url;
 
   const fake: FakeGithub = {
+    kind: "github",
+    webhookHeaders: (event, body, secret) => ({
+      "content-type": "application/json",
+      "x-github-event": event,
+      ...(secret === null
+        ? {}
+        : { "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}` }),
+    }),
     url: base,
     token,
     owner,
@@ -355,17 +339,13 @@ export async function createFakeGithub(options: FakeGithubOptions = {}): Promise
     prs,
     comments,
     deletedRefs,
-    requests,
-    clearFaults: () => {
-      pending.length = 0;
-    },
-    failNext: (count, fault) => {
-      for (let i = 0; i < count; i++) pending.push(fault);
-    },
+    requests: http.requests,
+    clearFaults: http.clearFaults,
+    failNext: http.failNext,
     merge: (n) => mergePr(mustFind(n)),
     close: (n) => closePr(mustFind(n)),
     labels: (n) => find(n)?.labels ?? [],
-    stop,
+    stop: http.stop,
   };
   return fake;
 }

@@ -8,7 +8,7 @@ import { type Config, loadConfig } from "../../src/config/load.js";
 import { run } from "../../src/run.js";
 import { memoryLogger } from "./app.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
-import { createFakeGithub, type FakeGithub, forgeConfig } from "./fake-github.js";
+import { createFakeForge, type FakeForge, type ForgeKind, fakeForgeConfig } from "./forges.js";
 import { createHomelabRemote, type HomelabRemote } from "./git-remote.js";
 
 export const SCRIPT_AGENT = fileURLToPath(new URL("./agents/script-agent.mjs", import.meta.url));
@@ -18,7 +18,8 @@ export interface Healer {
   url: string;
   t: TestDatabase;
   config: Config;
-  github: FakeGithub;
+  /** The fake forge (GitHub unless `forge` said otherwise; the name is older than Forgejo support). */
+  github: FakeForge;
   remote: HomelabRemote;
   dir: string;
   lines: Record<string, unknown>[];
@@ -56,17 +57,19 @@ export interface HealerOptions {
   servicePath?: string;
   /** Preflight checks at start and every this many ms; default none (they would add GitHub requests). */
   preflightMs?: number;
+  /** Which fake forge the service talks to; default GitHub. */
+  forge?: ForgeKind;
 }
 
 /**
  * The whole service in-process, as `serve` runs it: a config file with secret files, the real
- * PostgreSQL, a bare homelab repo as origin, the fake GitHub, and the script agent in bubblewrap.
+ * PostgreSQL, a bare homelab repo as origin, the fake GitHub (or Forgejo), and the script agent in bubblewrap.
  */
 export async function startHealer(opts: HealerOptions = {}): Promise<Healer> {
   const dir = mkdtempSync(join(tmpdir(), "healer-serve-"));
   const t = await createTestDatabase();
   const remote = await createHomelabRemote(dir);
-  const github = await createFakeGithub({ bareRepo: remote.path });
+  const github = await createFakeForge(opts.forge ?? "github", { bareRepo: remote.path });
   writeFileSync(join(dir, "token"), `${SERVE_TOKEN}\n`);
   const base: Record<string, unknown> = {
     listen: { host: "127.0.0.1", port: 0 },
@@ -74,7 +77,7 @@ export async function startHealer(opts: HealerOptions = {}): Promise<Healer> {
     stateDir: opts.stateDir ?? join(dir, "state"),
     auth: { tokenFile: join(dir, "token") },
     repo: { url: remote.url, branch: "main" },
-    forge: forgeConfig(github, join(dir, "github-token")),
+    forge: fakeForgeConfig(github, join(dir, `${github.kind}-token`)),
     agent: {
       command: process.execPath,
       args: [SCRIPT_AGENT, opts.agentMode ?? "change"],
