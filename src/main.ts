@@ -1,15 +1,12 @@
 #!/usr/bin/env node
-import { parseArgs } from "node:util";
 import { runCli } from "./cli/cli.js";
 import { ConfigError } from "./config/load.js";
 
 /** Entry point: argv in, exit code out. Everything else lives in cli/ and run.ts. */
 async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
-  const { positionals } = parseArgs({ args: argv, strict: false, allowPositionals: true });
-  const command = positionals[0];
+  const [command, ...rest] = process.argv.slice(2);
   try {
-    return await runCli(command, argv.slice(argv.indexOf(command ?? "") + 1), {
+    return await runCli(command, rest, {
       env: {
         HOMELAB_HEALER_CONFIG: process.env.HOMELAB_HEALER_CONFIG,
         CREDENTIALS_DIRECTORY: process.env.CREDENTIALS_DIRECTORY,

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { serve } from "@hono/node-server";
 import type { Logger } from "pino";
 import { networkWarning } from "./agent/egress/warning.js";
 import { Metrics } from "./api/metrics.js";
@@ -14,6 +13,7 @@ import type { IncidentDeps } from "./incidents/deps.js";
 import { incidentTick } from "./incidents/maintenance.js";
 import { Inflight } from "./inflight.js";
 import { createLifecycle } from "./lifecycle/lifecycle.js";
+import { type BoundServer, bindFirst } from "./listen.js";
 import { startLoop } from "./maintenance.js";
 import { startPreflight } from "./preflight/monitor.js";
 import { createRunWakeup, notifyRunQueued } from "./runs/wakeup.js";
@@ -41,8 +41,26 @@ export interface RunOptions {
  * lease, then close the database.
  */
 export async function run(opts: RunOptions): Promise<void> {
-  const { config, secrets, log } = opts;
   const clock = opts.clock ?? systemClock;
+  // Bind first: a serve that cannot listen must not open the database or start a loop (BindError).
+  const { server, bound, setHandler, fail } = await bindFirst(opts.config.listen);
+  try {
+    return await serveBound(opts, clock, server, bound, setHandler);
+  } catch (e) {
+    fail();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw e;
+  }
+}
+
+async function serveBound(
+  opts: RunOptions,
+  clock: Clock,
+  server: BoundServer,
+  bound: { host: string; port: number },
+  setHandler: (fetch: (req: Request) => Response | Promise<Response>) => void,
+): Promise<void> {
+  const { config, secrets, log } = opts;
   const db = openDatabase(config.databaseUrl);
   const applied = await migrateToLatest(db as never);
   if (applied.length) log.info({ migrations: applied }, "migrations applied");
@@ -111,16 +129,7 @@ export async function run(opts: RunOptions): Promise<void> {
     hosts: () => lifecycle.deploy.hosts(),
     cleanup: () => lifecycle.cleanup(),
   });
-  const server = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-  const addr = server.address();
-  const bound =
-    typeof addr === "object" && addr
-      ? { host: addr.address, port: addr.port }
-      : { host: config.listen.host, port: config.listen.port };
+  setHandler(app.fetch);
   log.info(
     { listen: `http://${bound.host}:${bound.port}`, database: pglite ? "pglite" : "postgres" },
     "homelab-healer serving",

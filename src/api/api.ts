@@ -2,50 +2,27 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { INCIDENT_STATES } from "../db/tables.js";
 import { parseDuration } from "../duration.js";
-import {
-  createSilence,
-  dismissIncident,
-  incidentDetail,
-  incidentList,
-  retryIncident,
-} from "../incidents/actions.js";
+import { dismissIncident, incidentDetail, incidentList, retryIncident } from "../incidents/actions.js";
 import type { IncidentDeps } from "../incidents/deps.js";
-import { readRunLogs } from "../runs/run-files.js";
+import { createSilence, endSilence, listSilences } from "../incidents/silences.js";
+import { getRun } from "../runs/queue.repo.js";
+import { readRunLog } from "../runs/run-log.js";
 import { ApiError } from "./errors.js";
+import { jsonBody } from "./json-body.js";
 
 const idParam = z.coerce.number().int().positive();
 const silenceBody = z
   .object({
     service: z.string().min(1),
     alertName: z.string().min(1).optional(),
-    for: z.union([z.string(), z.number().int().positive()]),
+    for: z.string({ error: 'a duration such as "2h" (a string)' }),
     reason: z.string().max(500).optional(),
   })
   .strict();
 const dismissBody = z
   .object({ reason: z.string().max(500).optional(), closePr: z.boolean().optional() })
   .strict();
-
-/** Reads a JSON body against a schema: 400 when not JSON, 422 naming the problem when the shape is wrong. */
-async function jsonBody<T>(req: Request, schema: z.ZodType<T>, emptyOk = false): Promise<T> {
-  const text = await req.text();
-  let value: unknown = {};
-  if (text.trim() !== "" || !emptyOk) {
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw new ApiError("malformed", `body is not JSON: ${(e as Error).message}`);
-    }
-  }
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw new ApiError(
-      "invalid",
-      r.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; "),
-    );
-  }
-  return r.data;
-}
+const noBody = z.object({}).strict();
 
 function id(raw: string): number {
   const r = idParam.safeParse(raw);
@@ -70,9 +47,10 @@ export function apiRouter(
     return c.json({ incidents: await incidentList(deps, { state, limit: n }) });
   });
   app.get("/incidents/:id", async (c) => c.json(await incidentDetail(deps, id(c.req.param("id")))));
-  app.post("/incidents/:id/retry", async (c) =>
-    c.json(await retryIncident(deps, id(c.req.param("id"))), 202),
-  );
+  app.post("/incidents/:id/retry", async (c) => {
+    await jsonBody(c.req.raw, noBody, true);
+    return c.json(await retryIncident(deps, id(c.req.param("id"))), 202);
+  });
   app.post("/incidents/:id/dismiss", async (c) => {
     const body = await jsonBody(c.req.raw, dismissBody, true);
     return c.json(
@@ -81,21 +59,30 @@ export function apiRouter(
   });
   app.post("/silences", async (c) => {
     const body = await jsonBody(c.req.raw, silenceBody);
-    const seconds = typeof body.for === "number" ? body.for : parseDuration(body.for);
-    if (seconds === undefined)
-      throw new ApiError("invalid", `for: not a duration: ${String(body.for)} (e.g. 2h, 30m, 3600)`);
+    const d = parseDuration(body.for);
+    if ("error" in d) throw new ApiError("invalid", `for: ${d.error}`);
     const silence = await createSilence(deps, {
       service: body.service,
       alertName: body.alertName,
-      seconds,
+      seconds: d.seconds,
       reason: body.reason,
     });
     return c.json({ silence }, 201);
   });
+  app.get("/silences", async (c) => c.json({ silences: await listSilences(deps) }));
+  app.delete("/silences/:id", async (c) =>
+    c.json({ silence: await endSilence(deps, id(c.req.param("id"))) }),
+  );
+  app.get("/runs/:id", async (c) => {
+    const run = await getRun(deps.db, id(c.req.param("id")));
+    if (!run) throw new ApiError("not_found", `no run ${c.req.param("id")}`);
+    return c.json({ run });
+  });
   app.get("/runs/:id/log", async (c) => {
-    const logs = await readRunLogs(deps.config.stateDir, id(c.req.param("id")));
-    if (!logs) throw new ApiError("not_found", "no log for that run");
-    return c.text(logs.map((l) => `==> ${l.name} <==\n${l.text}`).join("\n"));
+    const runId = id(c.req.param("id"));
+    const log = await readRunLog(deps.config.stateDir, runId);
+    if (log === undefined) throw new ApiError("not_found", `no log for run ${runId}`);
+    return c.text(log);
   });
   if (extra.hosts) {
     const hosts = extra.hosts;

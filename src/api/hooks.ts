@@ -4,10 +4,11 @@ import type { IncidentDeps } from "../incidents/deps.js";
 import { Inflight } from "../inflight.js";
 import { createIngester } from "../ingest/ingest.js";
 import { ApiError, isDbUnavailable } from "./errors.js";
+import { JSON_TYPE } from "./json-body.js";
 import type { Metrics } from "./metrics.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
 /**

@@ -1,24 +1,22 @@
 import { systemClock } from "../clock.js";
 import type { Config } from "../config/load.js";
 import { openDatabase } from "../db/database.js";
-import type { Incident } from "../db/tables.js";
+import type { Incident, Run, Silence } from "../db/tables.js";
 import { parseDuration } from "../duration.js";
 import { mirrorPath } from "../forge/git.js";
 import { type HostView, listHosts } from "../hosts/registry.js";
 import { createRevisions } from "../hosts/revisions.js";
-import {
-  createSilence,
-  dismissIncident,
-  incidentDetail,
-  incidentList,
-  retryIncident,
-} from "../incidents/actions.js";
+import { dismissIncident, incidentDetail, incidentList, retryIncident } from "../incidents/actions.js";
 import type { IncidentDeps } from "../incidents/deps.js";
+import { createSilence, endSilence, listSilences } from "../incidents/silences.js";
+import type { CleanupReport } from "../lifecycle/cleanup.js";
 import { deployingIncidents } from "../lifecycle/deploy.repo.js";
 import { createLogger } from "../log.js";
+import { getRun } from "../runs/queue.repo.js";
+import { readRunLog } from "../runs/run-log.js";
 import { notifyRunQueued } from "../runs/wakeup.js";
 
-type Detail = Awaited<ReturnType<typeof incidentDetail>>;
+export type Detail = Awaited<ReturnType<typeof incidentDetail>>;
 
 /** What the CLI asks of the service: over HTTP, or straight from Postgres when the service is down. */
 export interface HealerClient {
@@ -31,29 +29,46 @@ export interface HealerClient {
     alertName?: string | undefined;
     for: string;
     reason?: string | undefined;
-  }): Promise<unknown>;
-  cleanup(): Promise<unknown>;
+  }): Promise<{ silence: Silence }>;
+  silences(): Promise<Silence[]>;
+  unsilence(id: number): Promise<{ silence: Silence }>;
+  run(id: number): Promise<Run>;
+  /** The run's output; undefined when it has none (yet). */
+  runLog(id: number): Promise<string | undefined>;
+  cleanup(): Promise<{ cleanup: CleanupReport }>;
   /** Known hosts, their deployed revisions and the incidents waiting on them. */
   hosts(): Promise<HostView[]>;
   close(): Promise<void>;
 }
 
+/** A refusal to show as it is: the service's or the client's own message, no status code or stack. */
 export class ClientError extends Error {}
 
 /** The running service's API, with the configured token. */
 export function httpClient(config: Config, token: string): HealerClient {
   const host = ["0.0.0.0", "::", ""].includes(config.listen.host) ? "127.0.0.1" : config.listen.host;
   const base = `http://${host.includes(":") ? `[${host}]` : host}:${config.listen.port}/api`;
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const request = async (method: string, path: string, body?: unknown): Promise<Response> => {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+    if (res.ok) return res;
     const json = (await res.json().catch(() => ({}))) as { message?: string };
-    if (!res.ok) throw new ClientError(`${res.status}: ${json.message ?? res.statusText}`);
-    return json as T;
+    // The service's message says what is wrong; the status is for scripts, not for people.
+    throw Object.assign(
+      new ClientError(json.message ?? `the service answered ${res.status} ${res.statusText}`),
+      {
+        status: res.status,
+      },
+    );
   };
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> =>
+    (await (await request(method, path, body)).json()) as T;
   return {
     list: async (state) =>
       (
@@ -70,6 +85,17 @@ export function httpClient(config: Config, token: string): HealerClient {
         ...(closePr ? { closePr } : {}),
       }),
     silence: (s) => call("POST", "/silences", s),
+    silences: async () => (await call<{ silences: Silence[] }>("GET", "/silences")).silences,
+    unsilence: (id) => call("DELETE", `/silences/${id}`),
+    run: async (id) => (await call<{ run: Run }>("GET", `/runs/${id}`)).run,
+    runLog: async (id) => {
+      try {
+        return await (await request("GET", `/runs/${id}/log`)).text();
+      } catch (e) {
+        if ((e as { status?: number }).status === 404) return undefined;
+        throw e;
+      }
+    },
     cleanup: () => call("POST", "/cleanup"),
     hosts: async () => (await call<{ hosts: HostView[] }>("GET", "/hosts")).hosts,
     close: async () => {},
@@ -99,9 +125,28 @@ export function directClient(config: Config): HealerClient {
       return dismissIncident(deps, id, reason);
     },
     silence: async (s) => {
-      const seconds = parseDuration(s.for);
-      if (seconds === undefined) throw new ClientError(`--for: not a duration: ${s.for} (e.g. 2h, 30m)`);
-      return { silence: await createSilence(deps, { ...s, seconds }) };
+      const d = parseDuration(s.for);
+      if ("error" in d) throw new ClientError(`--for: ${d.error}`);
+      return { silence: await createSilence(deps, { ...s, seconds: d.seconds }) };
+    },
+    silences: () => listSilences(deps),
+    unsilence: async (id) => ({ silence: await endSilence(deps, id) }),
+    run: async (id) => {
+      const run = await getRun(db, id);
+      if (!run) throw new ClientError(`no run ${id}`);
+      return run;
+    },
+    runLog: async (id) => {
+      try {
+        return await readRunLog(config.stateDir, id);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        throw new ClientError(
+          err.code === "EACCES"
+            ? `cannot read the run's log in ${config.stateDir}: permission denied (run the command as the service's user)`
+            : err.message,
+        );
+      }
     },
     cleanup: async () => {
       throw new ClientError("cleanup needs the running service (homelab-healer serve)");

@@ -1,8 +1,9 @@
 import type { TokenStats } from "../agent/events.js";
-import type { Incident } from "../db/tables.js";
+import type { Incident, Silence } from "../db/tables.js";
 import type { HostView } from "../hosts/registry.js";
 import type { incidentDetail } from "../incidents/actions.js";
 import { formatCost } from "../incidents/triage.js";
+import type { CleanupReport } from "../lifecycle/cleanup.js";
 import { outcomeLabel } from "../runs/outcome-label.js";
 import { tokensText } from "../runs/pr-body.js";
 
@@ -76,10 +77,8 @@ export function incidentText(d: Awaited<ReturnType<typeof incidentDetail>>): str
     `  PR           ${i.pr_url ?? "-"}${i.pr_state ? ` (${i.pr_state})` : ""}${i.branch ? `, branch ${i.branch}` : ""}`,
     "",
     "Recent alerts:",
-    ...d.alerts.recent.map(
-      (a) =>
-        `  ${iso(a.receivedAt)} ${a.status.padEnd(8)} ${a.summary ?? ""}${a.evidence[0] ? ` | ${a.evidence[0]}` : ""}`,
-    ),
+    ...d.alerts.recent.map((a) => `  ${iso(a.receivedAt)} ${a.status.padEnd(8)} ${a.summary ?? "-"}`),
+    ...evidenceText(d.alerts.recent),
     "",
     "Runs:",
     ...(d.runs.length === 0
@@ -87,7 +86,10 @@ export function incidentText(d: Awaited<ReturnType<typeof incidentDetail>>): str
       : d.runs.map(
           (r) =>
             `  #${r.id} ${r.kind} ${r.state}${r.outcome ? `/${outcomeLabel(r.outcome)}` : ""} attempt ${r.attempt}/${r.max_attempts} ${r.branch}${r.pr_url ? ` ${r.pr_url}` : ""}${r.error ? ` — ${r.error}` : ""}\n` +
-            `      agent: model ${r.model ?? "-"}; ${tokensText(runTokens(r))}; cost ${formatCost(Number(r.cost ?? 0))}`,
+            `      agent: model ${r.model ?? "-"}; ${tokensText(runTokens(r))}; cost ${formatCost(Number(r.cost ?? 0))}` +
+            (r.logTail && r.logTail.length > 0
+              ? `\n      last lines of its output (all of it: homelab-healer logs ${r.id}):\n${r.logTail.map((l) => `        ${l}`).join("\n")}`
+              : ""),
         )),
     ...(d.runs.length > 0
       ? [
@@ -99,6 +101,25 @@ export function incidentText(d: Awaited<ReturnType<typeof incidentDetail>>): str
     ...d.events.map((e) => `  ${iso(e.at)} ${e.kind.padEnd(14)} ${e.message}`),
   ];
   return `${out.join("\n")}\n`;
+}
+
+type RecentAlert = Awaited<ReturnType<typeof incidentDetail>>["alerts"]["recent"][number];
+
+/**
+ * The log lines the latest alert carries, the ones its summary already shows left out (OpenObserve
+ * makes the summary of the first line): up to 10, each on one line of at most 200 characters.
+ */
+function evidenceText(recent: RecentAlert[]): string[] {
+  const latest = recent.find((a) => a.evidence.length > 0);
+  if (!latest) return [];
+  const summary = latest.summary ?? "";
+  const lines = latest.evidence
+    .map((l) => l.replace(/\s+/g, " ").trim())
+    .filter((l) => l !== "" && !summary.includes(l.slice(0, 100)));
+  if (lines.length === 0) return [];
+  const shown = lines.slice(0, 10).map((l) => `  | ${l.length > 200 ? `${l.slice(0, 199)}…` : l}`);
+  const more = lines.length > 10 ? [`  | … ${lines.length - 10} more (--json shows every line)`] : [];
+  return ["", `Log lines of the latest alert (${iso(latest.receivedAt)}):`, ...shown, ...more];
 }
 
 type UsageColumns = {
@@ -124,4 +145,38 @@ function sumTokens(all: TokenStats[]): TokenStats {
   const total: TokenStats = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
   for (const t of all) for (const k of Object.keys(total) as (keyof TokenStats)[]) total[k] += t[k];
   return total;
+}
+
+/** `homelab-healer silences`: id, what, until, reason. */
+export function silencesTable(silences: Silence[]): string {
+  if (silences.length === 0) return "no silence in force\n";
+  return table(
+    ["ID", "SILENCES", "UNTIL", "REASON"],
+    silences.map((s) => [
+      String(s.id),
+      s.alert_name ? `${s.service}/${s.alert_name}` : s.service,
+      iso(s.expires_at),
+      s.reason ?? "-",
+    ]),
+  );
+}
+
+/** What `silence` and `unsilence` print about the one silence. */
+export function silenceLine(s: Silence, verb: "created" | "ended"): string {
+  const what = s.alert_name ? `${s.service}/${s.alert_name}` : s.service;
+  return verb === "created"
+    ? `silence ${s.id}: ${what} until ${iso(s.expires_at)}${s.reason ? ` (${s.reason})` : ""}; end it early with \`homelab-healer unsilence ${s.id}\`\n`
+    : `silence ${s.id} on ${what} ended\n`;
+}
+
+/** `homelab-healer cleanup`: what the pass did, one line per kind of thing, and its failed steps. */
+export function cleanupText(r: CleanupReport): string {
+  const lines = [
+    `worktrees removed   ${r.worktreesRemoved} (orphans ${r.orphansRemoved})`,
+    `branches deleted    ${r.branchesDeleted} (already gone ${r.branchesAbsent}, kept ${r.branchesKept})`,
+    `alerts purged       ${r.alertsPurged}`,
+    `deliveries purged   ${r.deliveriesPurged}`,
+    ...r.errors.map((e) => `failed step: ${e}`),
+  ];
+  return `${lines.join("\n")}\n`;
 }

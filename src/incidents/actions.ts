@@ -1,15 +1,8 @@
 import { recentAlerts } from "../ingest/deliveries.repo.js";
 import { cancelRun, listRunsForIncident } from "../runs/queue.repo.js";
+import { failedRunTail } from "../runs/run-log.js";
 import type { IncidentDeps } from "./deps.js";
-import {
-  getIncident,
-  incidentEvents,
-  judgeableForServices,
-  listIncidents,
-  updateIncidentFields,
-} from "./incidents.repo.js";
-import { triageIncident } from "./judge.js";
-import { insertSilence } from "./silences.repo.js";
+import { getIncident, incidentEvents, listIncidents, updateIncidentFields } from "./incidents.repo.js";
 import { startRun } from "./start-run.js";
 import { recordEvent, transition } from "./transitions.js";
 
@@ -28,7 +21,13 @@ export async function incidentDetail(deps: IncidentDeps, id: number) {
   const incident = await getIncident(deps.db, id);
   if (!incident) throw new ActionError("not_found", `no incident ${id}`);
   const alerts = await recentAlerts(deps.db, id, 20);
-  const runs = await listRunsForIncident(deps.db, id);
+  // A failed run's last lines, so `incident ID` shows the agent's own words (`logs RUN_ID` has all).
+  const runs = await Promise.all(
+    (await listRunsForIncident(deps.db, id)).map(async (r) => ({
+      ...r,
+      logTail: (await failedRunTail(deps.config.stateDir, r)) ?? null,
+    })),
+  );
   const prs = runs
     .filter((r) => r.pr_url !== null)
     .map((r) => ({ url: r.pr_url, number: r.pr_number, run: r.id, branch: r.branch }));
@@ -154,21 +153,4 @@ async function closePr(
     now,
   });
   return { pr: prNumber, closed: true };
-}
-
-/** `silence`: open and suppressed incidents of the service are judged again at once. */
-export async function createSilence(
-  deps: IncidentDeps,
-  s: { service: string; alertName?: string | undefined; seconds: number; reason?: string | undefined },
-) {
-  const now = deps.clock.now();
-  const silence = await insertSilence(deps.db, {
-    service: s.service,
-    alertName: s.alertName ?? null,
-    reason: s.reason ?? null,
-    now,
-    expiresAt: new Date(now.getTime() + s.seconds * 1000),
-  });
-  for (const i of await judgeableForServices(deps.db, [s.service])) await triageIncident(deps, i.id);
-  return silence;
 }

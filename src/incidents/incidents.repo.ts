@@ -133,6 +133,21 @@ export async function settledOpenIncidents(db: Q, before: Date): Promise<Inciden
     .execute();
 }
 
+/** Incidents of a service not yet resolved or dismissed (of one alert, when named): a silence's events go on these. */
+export async function liveIncidentsOfService(
+  db: Q,
+  service: string,
+  alertName: string | null,
+): Promise<Incident[]> {
+  let q = db
+    .selectFrom("incidents")
+    .selectAll()
+    .where("service", "=", service)
+    .where("state", "in", [...LIVE_STATES]);
+  if (alertName !== null) q = q.where("alert_name", "=", alertName);
+  return q.orderBy("id").execute();
+}
+
 /** Open and suppressed incidents of these services (judged again when a silence starts or ends). */
 export async function judgeableForServices(db: Q, services: string[]): Promise<Incident[]> {
   if (services.length === 0) return [];

@@ -49,3 +49,34 @@ export async function silencesExpiredBetween(db: Q, after: Date, upTo: Date): Pr
     .where("expires_at", "<=", upTo)
     .execute();
 }
+
+/** Silences in force at `now`, the soonest to expire first. */
+export async function silencesInForce(db: Q, now: Date): Promise<Silence[]> {
+  return db
+    .selectFrom("silences")
+    .selectAll()
+    .where("created_at", "<=", now)
+    .where("expires_at", ">", now)
+    .orderBy("expires_at")
+    .orderBy("id")
+    .execute();
+}
+
+/** One silence by id, in force or not. */
+export async function getSilence(db: Q, id: number): Promise<Silence | undefined> {
+  return db.selectFrom("silences").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/**
+ * Ends a silence now: its expiry becomes `now`, so the row stays as the record of what was silenced
+ * and when. Only a silence still in force is changed (compare-and-set); undefined otherwise.
+ */
+export async function expireSilence(db: Q, id: number, now: Date): Promise<Silence | undefined> {
+  return db
+    .updateTable("silences")
+    .set({ expires_at: now })
+    .where("id", "=", id)
+    .where("expires_at", ">", now)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,8 +1,9 @@
 import { type Context, Hono } from "hono";
 import { ApiError } from "../api/errors.js";
 import { parseDuration } from "../duration.js";
-import { createSilence, dismissIncident, retryIncident } from "../incidents/actions.js";
+import { dismissIncident, retryIncident } from "../incidents/actions.js";
 import type { IncidentDeps } from "../incidents/deps.js";
+import { createSilence } from "../incidents/silences.js";
 import { parseId } from "./data.js";
 import { errorPage, signInPage } from "./layout.js";
 import type { Session, Sessions } from "./session.js";
@@ -67,9 +68,9 @@ export function actionRoutes(
     const service = text(a.form, "service", 200);
     if (!service) throw new ApiError("invalid", "service: required");
     const raw = text(a.form, "for", 20) ?? "";
-    const seconds = parseDuration(raw);
-    if (seconds === undefined)
-      throw new ApiError("invalid", `for: not a duration: ${raw} (e.g. 2h, 30m, 3600)`);
+    const d = parseDuration(raw);
+    if ("error" in d) throw new ApiError("invalid", `for: ${d.error}`);
+    const seconds = d.seconds;
     await createSilence(deps, { service, seconds, reason: text(a.form, "reason") });
     deps.log.info({ event: "web_action", action: "silence", service, seconds }, "silence from the web page");
     const back = text(a.form, "incident", 20);

@@ -1,28 +1,15 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
+import { captureIo, cliConfigFor } from "../support/cli-process.js";
 import { type Healer, startHealer } from "../support/serve.js";
 
 const exec = promisify(execFile);
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
-
-function io(env: Record<string, string | undefined> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: {
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdout: (s: string) => void out.push(s),
-      stderr: (s: string) => void err.push(s),
-    },
-    out: () => out.join(""),
-    err: () => err.join(""),
-  };
-}
 
 describe("check-config", () => {
   let dir: string;
@@ -43,7 +30,7 @@ describe("check-config", () => {
       repo: { url: "git@example:me/homelab.git" },
       triage: { ignore: [{ service: "(" }] },
     });
-    const c = io();
+    const c = captureIo();
     expect(await runCli("check-config", ["--config", file], c.io)).toBe(1);
     expect(c.err()).toContain("listen.hots: unknown key (did you mean listen.host?)");
     expect(c.err()).toContain('listen.port: expected a number, got the string "80"');
@@ -53,7 +40,7 @@ describe("check-config", () => {
       auth: { tokenFile: join(dir, "token") },
       repo: { url: "git@example:me/homelab.git" },
     });
-    const d = io();
+    const d = captureIo();
     expect(await runCli("check-config", ["--config", fixed], d.io)).toBe(1);
     for (const k of ["forge.owner", "forge.repo", "forge.tokenFile"])
       expect(d.err()).toContain(`${k}: required when forge.type is "github"`);
@@ -63,7 +50,7 @@ describe("check-config", () => {
       repo: { url: "git@example:me/homelab.git" },
       forge: { type: "forgejo", owner: "me", repo: "homelab", tokenFile: join(dir, "token") },
     });
-    const e = io();
+    const e = captureIo();
     expect(await runCli("check-config", ["--config", forgejo], e.io)).toBe(1);
     expect(e.err()).toContain("forge.apiUrl: set it to your Forgejo server's base URL");
   });
@@ -74,7 +61,7 @@ describe("check-config", () => {
       auth: { tokenFile: "token" },
       deploy: { prometheus: { url: "http://scraper:prom-pass@prometheus.lan:9090" } },
     });
-    const c = io({ CREDENTIALS_DIRECTORY: dir });
+    const c = captureIo({ CREDENTIALS_DIRECTORY: dir });
     expect(await runCli("check-config", ["--config", file], c.io)).toBe(0);
     const printed = c.out();
     expect(printed).not.toContain("s3cret-token-value");
@@ -87,8 +74,8 @@ describe("check-config", () => {
 
   it("--shape-only reads no secret file", async () => {
     const file = write("shape.json", { auth: { tokenFile: "/nonexistent/token" } });
-    expect(await runCli("check-config", ["--config", file, "--shape-only"], io().io)).toBe(0);
-    const c = io();
+    expect(await runCli("check-config", ["--config", file, "--shape-only"], captureIo().io)).toBe(0);
+    const c = captureIo();
     expect(await runCli("check-config", ["--config", file], c.io)).toBe(1);
     expect(c.err()).toMatch(/auth\.tokenFile: cannot read \/nonexistent\/token \(ENOENT\)/);
   });
@@ -99,13 +86,7 @@ describe("operator commands against a running service", () => {
   let config: string;
   beforeAll(async () => {
     h = await startHealer({ agentMode: "no-change" });
-    // The service's own config file, with the port it got.
-    config = join(h.dir, "cli.json");
-    const service = JSON.parse(readFileSync(join(h.dir, "config.json"), "utf8"));
-    writeFileSync(
-      config,
-      JSON.stringify({ ...service, listen: { host: "127.0.0.1", port: Number(new URL(h.url).port) } }),
-    );
+    config = cliConfigFor(h);
   });
   afterAll(async () => {
     await h?.stop();
@@ -135,22 +116,22 @@ describe("operator commands against a running service", () => {
       new RegExp(`^${id}\\s+needs_human\\s+nas\\.mount\\s+disk-full: nas\\.mount\\s+1\\s`, "m"),
     );
 
-    const one = io();
+    const one = captureIo();
     expect(await runCli("incident", [String(id), "--config", config], one.io)).toBe(0);
     expect(one.out()).toContain(`Incident ${id}: disk-full: nas.mount`);
     expect(one.out()).toMatch(/no_change/);
 
-    const json = io();
+    const json = captureIo();
     expect(await runCli("incidents", ["--json", "--state", "needs_human", "--config", config], json.io)).toBe(
       0,
     );
     expect(JSON.parse(json.out())).toEqual([expect.objectContaining({ id, state: "needs_human" })]);
 
-    const retry = io();
+    const retry = captureIo();
     expect(await runCli("retry", [String(id), "--config", config], retry.io)).toBe(0);
     expect(retry.out()).toMatch(/^queued run \d+/);
 
-    const silence = io();
+    const silence = captureIo();
     expect(
       await runCli(
         "silence",
@@ -158,24 +139,26 @@ describe("operator commands against a running service", () => {
         silence.io,
       ),
     ).toBe(0);
-    expect(JSON.parse(silence.out()).silence).toMatchObject({ service: "nas.mount", reason: "disk swap" });
+    expect(silence.out()).toMatch(
+      /^silence \d+: nas\.mount until \S+ \(disk swap\); end it early with `homelab-healer unsilence \d+`\n$/,
+    );
 
-    const dismiss = io();
+    const dismiss = captureIo();
     expect(
       await runCli("dismiss", [String(id), "--reason", "done by hand", "--config", config], dismiss.io),
     ).toBe(0);
     const after = await h.api<{ incident: { state: string; triage_reason: string } }>(`/incidents/${id}`);
     expect(after.body.incident).toMatchObject({ state: "dismissed", triage_reason: "done by hand" });
 
-    const again = io();
+    const again = captureIo();
     expect(await runCli("dismiss", [String(id), "--config", config], again.io)).toBe(1);
     expect(again.err()).toMatch(/already dismissed/);
   });
 
   it("cleanup goes through the running service's API with the token", async () => {
-    const c = io();
+    const c = captureIo();
     expect(await runCli("cleanup", ["--config", config], c.io)).toBe(0);
-    expect(JSON.parse(c.out()).cleanup).toHaveProperty("worktreesRemoved");
+    expect(c.out()).toMatch(/^worktrees removed\s+\d+ \(orphans \d+\)\nbranches deleted\s+\d+/);
   });
 
   it("reads PostgreSQL directly, so it works while the service is down and needs no secret", async () => {
@@ -186,10 +169,10 @@ describe("operator commands against a running service", () => {
         noSecrets,
         JSON.stringify({ database: { url: h.t.url }, auth: { tokenFile: "/nonexistent/token" } }),
       );
-      const c = io();
+      const c = captureIo();
       expect(await runCli("incidents", ["--config", noSecrets], c.io)).toBe(0);
       expect(c.out()).toMatch(/dismissed\s+nas\.mount/);
-      const down = io();
+      const down = captureIo();
       expect(await runCli("cleanup", ["--config", config], down.io)).toBe(1);
       expect(down.err()).toMatch(/not answering/);
     } finally {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Incident } from "../../src/db/tables.js";
-import { createSilence, dismissIncident } from "../../src/incidents/actions.js";
+import { dismissIncident } from "../../src/incidents/actions.js";
 import { incidentTick } from "../../src/incidents/maintenance.js";
+import { createSilence } from "../../src/incidents/silences.js";
 import { createTestApp, type TestApp } from "../support/app.js";
 
 const REPO = { repo: { url: "file:///nonexistent/homelab.git" }, forge: { type: "none" } };
