@@ -38,16 +38,27 @@ export interface InspectorOptions {
   killGraceMs?: number | undefined;
 }
 
-/** The ssh argv for one command (the protocol's exact options; `-F none`: no user config applies). */
-export function sshArgv(config: InspectConfig, host: string, argv: readonly string[]): string[] {
-  const h = config.hosts[host]!;
-  const connectTimeout = Math.max(1, Math.min(10, config.inspect.timeoutSeconds));
+/** Where and as whom one ssh connection goes, with which key and known hosts. */
+export interface SshTarget {
+  keyFile: string;
+  knownHostsFile: string;
+  address: string;
+  port: number;
+  user: string;
+  connectTimeoutSeconds: number;
+}
+
+/**
+ * The ssh argv up to the remote words: the protocol's exact options (`-F none`: no user config
+ * applies; only this key, only these host keys, never a prompt).
+ */
+export function sshOptions(t: SshTarget): string[] {
   return [
     "-F",
     "none",
     "-T",
     "-i",
-    config.inspect.sshKeyFile ?? "/dev/null",
+    t.keyFile,
     "-o",
     "IdentitiesOnly=yes",
     "-o",
@@ -55,17 +66,32 @@ export function sshArgv(config: InspectConfig, host: string, argv: readonly stri
     "-o",
     "StrictHostKeyChecking=yes",
     "-o",
-    `UserKnownHostsFile=${config.inspect.knownHostsFile ?? "/dev/null"}`,
+    `UserKnownHostsFile=${t.knownHostsFile}`,
     "-o",
     "GlobalKnownHostsFile=/dev/null",
     "-o",
-    `ConnectTimeout=${connectTimeout}`,
+    `ConnectTimeout=${t.connectTimeoutSeconds}`,
     "-p",
-    String(h.port),
+    String(t.port),
     "-l",
-    h.user,
+    t.user,
     "--",
-    h.address,
+    t.address,
+  ];
+}
+
+/** The ssh argv for one command on a configured host. */
+export function sshArgv(config: InspectConfig, host: string, argv: readonly string[]): string[] {
+  const h = config.hosts[host]!;
+  return [
+    ...sshOptions({
+      keyFile: config.inspect.sshKeyFile ?? "/dev/null",
+      knownHostsFile: config.inspect.knownHostsFile ?? "/dev/null",
+      address: h.address,
+      port: h.port,
+      user: h.user,
+      connectTimeoutSeconds: Math.max(1, Math.min(10, config.inspect.timeoutSeconds)),
+    }),
     encodeArgv(argv),
   ];
 }

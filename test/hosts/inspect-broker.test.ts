@@ -242,7 +242,11 @@ describe.skipIf(skip !== undefined)("inspect from inside the sandbox, through th
       clearInterval(sampler);
       await broker.close();
     }
-    expect(most).toBe(4);
+    // Never more than 4 at once (without the limit all 7 would run together); more than one at once
+    // shows they do run side by side. Exactly 4 is what an idle machine samples, but a sampler on a
+    // loaded one can miss the moment all four ssh clients are alive.
+    expect(most).toBeLessThanOrEqual(4);
+    expect(most).toBeGreaterThan(1);
   });
 
   it("answers a malformed request on the socket with one error line", async () => {

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
+import { sshOptions } from "../../src/hosts/inspect.js";
 import { freePort } from "./daemons.js";
 
 /*
@@ -205,29 +206,14 @@ export function sshTo(
   key = sshd.clientKey,
 ): Promise<SshResult> {
   const args = [
-    "-F",
-    "none",
-    "-T",
-    "-i",
-    key,
-    "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    `UserKnownHostsFile=${sshd.knownHostsFile}`,
-    "-o",
-    "GlobalKnownHostsFile=/dev/null",
-    "-o",
-    "ConnectTimeout=10",
-    "-p",
-    String(sshd.port),
-    "-l",
-    sshd.user,
-    "--",
-    "127.0.0.1",
+    ...sshOptions({
+      keyFile: key,
+      knownHostsFile: sshd.knownHostsFile,
+      address: "127.0.0.1",
+      port: sshd.port,
+      user: sshd.user,
+      connectTimeoutSeconds: 10,
+    }),
     remoteCommand,
   ];
   return runCollecting(SSH_BIN, args);
