@@ -20,7 +20,9 @@ export interface InspectedCommand {
 }
 
 /** The broker's answer on the wire: one JSON line. */
-export type BrokerAnswer = { exitCode: number; stdout: string; stderr: string } | { error: string };
+export type BrokerAnswer =
+  | { exitCode: number; stdout: string; stderr: string; truncated?: true }
+  | { error: string };
 
 export interface BrokerOptions {
   /** Where to listen (a Unix socket in the run dir; bound read-only into the sandbox). */
@@ -124,7 +126,14 @@ export async function startInspectBroker(opts: BrokerOptions): Promise<InspectBr
         : { ...req, exitCode: null, bytes: 0, ms: r.ms, truncated: false, error: r.error };
       opts.note(logLine(c));
       await opts.onInspected(c).catch(() => undefined);
-      reply = r.ok ? { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr } : { error: r.error };
+      reply = r.ok
+        ? {
+            exitCode: r.exitCode,
+            stdout: r.stdout,
+            stderr: r.stderr,
+            ...(r.truncated ? { truncated: true } : {}),
+          }
+        : { error: r.error };
     }
     if (!s.destroyed) s.end(`${JSON.stringify(reply)}\n`);
   };

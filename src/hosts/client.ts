@@ -36,8 +36,13 @@ s.on("end", () => {
   }
   if (typeof a !== "object" || a === null) fail("the inspection broker gave no answer");
   if (typeof a.error === "string") fail(a.error);
-  process.stdout.write(a.stdout ?? "");
-  process.stderr.write(a.stderr ?? "");
+  const out = a.stdout ?? "";
+  process.stdout.write(out);
+  if (a.truncated === true && out !== "" && !out.endsWith("\\n")) process.stdout.write("\\n");
+  // Output cut at inspect.maxOutputBytes: the notice (on stderr) follows the output on stdout, in one
+  // ordered stream. An agent reading both pipes (OpenCode's bash tool) could otherwise get it before
+  // the output's end and drop it with its own truncation of long output, which keeps the tail.
+  (a.truncated === true ? process.stdout : process.stderr).write(a.stderr ?? "");
   process.exitCode = Number.isInteger(a.exitCode) ? a.exitCode : 125;
 });
 `;
