@@ -76,6 +76,8 @@ export interface LoadResult {
   p99: number;
   max: number;
   statusCodes: Record<string, number>;
+  /** Paced runs: the generator's own event-loop delay (its stalls are counted as latency). */
+  generatorDelayMs?: { p99: number; max: number };
 }
 
 export interface LoadOptions {

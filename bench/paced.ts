@@ -1,4 +1,5 @@
 import http from "node:http";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { LoadOptions, LoadResult } from "./load.js";
 
 /*
@@ -25,6 +26,9 @@ export async function drivePaced(o: LoadOptions & { rate: number }): Promise<Loa
   let sent = 0;
   let pending = 0;
   const total = Math.round(o.rate * seconds);
+  // This process's own stalls make requests late, and lateness counts as latency: reported apart.
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
   const start = performance.now();
 
   const send = (dueAt: number, n: number) => {
@@ -81,6 +85,7 @@ export async function drivePaced(o: LoadOptions & { rate: number }): Promise<Loa
   const until = performance.now() + 30_000;
   while (pending > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
   agent.destroy();
+  delay.disable();
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
@@ -97,5 +102,6 @@ export async function drivePaced(o: LoadOptions & { rate: number }): Promise<Loa
     p99: at(0.99),
     max: latencies.length ? Math.round(latencies[latencies.length - 1]!) : 0,
     statusCodes: codes,
+    generatorDelayMs: { p99: Math.round(delay.percentile(99) / 1e5) / 10, max: Math.round(delay.max / 1e5) / 10 },
   };
 }

@@ -1,4 +1,5 @@
 import type { Measurement } from "./measure.js";
+import type { Profile } from "./profile.js";
 import type { AgentStartResult, StormResult } from "./storm.js";
 
 export interface BenchResults {
@@ -13,6 +14,8 @@ export interface BenchResults {
   durability: { scenario: string; answered202: number; newRows: number; ok: boolean }[];
   storm?: StormResult;
   agentStart?: AgentStartResult;
+  /** `--profile`: what each paced run's time went to. */
+  profiles?: Profile[];
   notes: string[];
 }
 
@@ -50,6 +53,15 @@ export function markdown(r: BenchResults): string {
       `| ${m.label} | ${m.target} | ${q} | ${fmt(m.alertsPerSecond)} | ${m.p50Ms} | ${m.p99Ms} | ${m.peakRssMiB} | ${cpu} | ${fmt(m.load.non2xx + m.load.errors)} | ${rt === undefined ? "" : `${rt}×`} |`,
     );
   }
+  const paced = r.runs.filter((m) => m.rate !== null && m.load.generatorDelayMs);
+  if (paced.length) {
+    out.push("");
+    out.push(
+      `Load generator's own event-loop delay in the paced runs (its stalls count as latency), p99/max ms: ${paced
+        .map((m) => `${m.label} ${m.load.generatorDelayMs!.p99}/${m.load.generatorDelayMs!.max}`)
+        .join(", ")}.`,
+    );
+  }
   out.push("");
   out.push("Durable before 202 (rows in `alerts` after our run vs alerts answered 202):");
   for (const d of r.durability) {
@@ -73,9 +85,46 @@ export function markdown(r: BenchResults): string {
       `Decision to act → agent start (bubblewrap lane, agent.network ${a.network ?? "allowlist"}, ${a.samples} samples): median ${a.medianMs} ms, max ${a.maxMs} ms (${a.all.join(", ")}).`,
     );
   }
+  for (const p of r.profiles ?? []) out.push("", ...profileMarkdown(p));
   if (r.notes.length) {
     out.push("");
     for (const n of r.notes) out.push(`- ${n}`);
   }
   return `${out.join("\n")}\n`;
+}
+
+/** One profiled paced run: the service's event loop, GC and CPU, and PostgreSQL's statements and waits. */
+function profileMarkdown(p: Profile): string[] {
+  const out = [`### Profile: ${p.label}, paced at half the peak`, ""];
+  const w = p.service;
+  if (w) {
+    const gc = Object.entries(w.gc)
+      .map(([k, g]) => `${k} ${g.count}× (${g.totalMs} ms in all, longest ${g.maxMs} ms)`)
+      .join(", ");
+    out.push(
+      `Service: ${w.cpuSeconds} CPU s in ${w.seconds} s; event-loop delay p50 ${w.eventLoopDelayMs.p50} ms, p99 ${w.eventLoopDelayMs.p99} ms, max ${w.eventLoopDelayMs.max} ms; GC: ${gc || "none"}; ${w.gcPausesOver5ms.length} pause(s) of 5 ms or more${w.gcPausesOver5ms.length ? ` (longest ${Math.max(...w.gcPausesOver5ms.map((g) => g.ms))} ms)` : ""}.`,
+    );
+  }
+  out.push(
+    `Load generator: event-loop delay p99 ${p.generatorDelayMs.p99} ms, max ${p.generatorDelayMs.max} ms.`,
+    "",
+  );
+  out.push(`Service CPU by part (self time, idle excluded): ${p.parts.map((x) => `${x.part} ${x.percent}%`).join(", ")}.`, "");
+  out.push("Functions with the most self time:", "");
+  for (const f of p.top.slice(0, 10)) out.push(`- ${f.percent}% \`${f.fn}\``);
+  out.push("");
+  if (typeof p.statements === "string") out.push(`PostgreSQL statements: ${p.statements}.`);
+  else {
+    out.push("| statement (pg_stat_statements) | calls | mean ms | max ms | total ms | rows |");
+    out.push("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (const s of p.statements)
+      out.push(
+        `| \`${s.query.replace(/\|/g, "\\|").replace(/`/g, "'")}\` | ${fmt(s.calls)} | ${s.meanMs} | ${s.maxMs} | ${fmt(s.totalMs)} | ${fmt(s.rows)} |`,
+      );
+  }
+  out.push("");
+  out.push(
+    `Active backends of our database, sampled every 10 ms (average number in each state × 100): ${p.waits.map((x) => `${x.wait} ${x.percent}`).join(", ") || "none active"}.`,
+  );
+  return out;
 }

@@ -8,6 +8,15 @@ import { createHomelabRemote } from "../test/support/git-remote.js";
 import { type AlertmanagerProcess, startAlertmanager } from "./alertmanager.js";
 import { alertmanagerBody, healerBody, SCENARIOS } from "./load.js";
 import { type Measurement, measure, type Target } from "./measure.js";
+import {
+  type Profile,
+  readStatements,
+  readWindow,
+  resetStatements,
+  statementsAvailable,
+  summarizeCpuProfile,
+  waitSampler,
+} from "./profile.js";
 import { type BenchResults, markdown } from "./report.js";
 import { buildService, type ServiceProcess, startService } from "./service.js";
 import { type BenchDatabase, createBenchDatabase, postgresFacts, writeServiceConfig } from "./setup.js";
@@ -20,6 +29,7 @@ import { agentStartLatency, storm, waitRunsIdle } from "./storm.js";
  */
 
 const STAMP_AGENT = fileURLToPath(new URL("./agents/stamp-agent.mjs", import.meta.url));
+const PROBE = fileURLToPath(new URL("./probe/service-probe.mjs", import.meta.url));
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
 const TOKEN = "bench-token-0f3a9c2e";
 
@@ -38,6 +48,8 @@ const { values: args } = parseArgs({
     "agent-start": { type: "boolean", default: false },
     /** agent.network for the agent-start runs: allowlist (default: the egress proxy) or host. */
     "agent-network": { type: "string", default: "allowlist" },
+    /** Profile each paced run: CPU profile, event-loop delay and GC of the service, PostgreSQL's statements and waits. */
+    profile: { type: "boolean", default: false },
   },
 });
 const seconds = args.quick ? 3 : Number(args.seconds);
@@ -59,10 +71,18 @@ async function throughput(dir: string, results: BenchResults): Promise<void> {
   });
   const am = await track(startAlertmanager(dir), (a) => a.stop());
   results.alertmanager.version = am.version;
+  const probeDir = join(dir, "probe");
+  mkdirSync(probeDir);
   const svc = await track(
-    startService(config, { logFile: join(dir, "healer.log"), ...(builtMain ? { main: builtMain } : {}) }),
+    startService(config, {
+      logFile: join(dir, "healer.log"),
+      ...(builtMain ? { main: builtMain } : {}),
+      ...(args.profile ? { nodeArgs: ["--import", PROBE], env: { HEALER_BENCH_PROBE_DIR: probeDir } } : {}),
+    }),
     (s) => s.stop(),
   );
+  const noStatements = args.profile ? await statementsAvailable(bdb.db) : null;
+  let windows = 0;
   log(`service pid ${svc.pid} at ${svc.url}; alertmanager ${am.version} pid ${am.pid} at ${am.url}`);
   const targets = targetsOf(svc, am);
 
@@ -87,7 +107,30 @@ async function throughput(dir: string, results: BenchResults): Promise<void> {
     if (!peak || peak.requestsPerSecond === 0) continue;
     const rate = Math.max(1, Math.round(peak.requestsPerSecond / 2));
     await settle(bdb);
+    if (!args.profile) {
+      const m = await measure(targets[0]!, s, { connections, seconds, rate });
+      results.runs.push(m);
+      log(`${s.label} / healer at ${rate} req/s: p99 ${m.p99Ms} ms`);
+      continue;
+    }
+    if (!noStatements) await resetStatements(bdb.db);
+    const waits = waitSampler(bdb.db);
+    process.kill(svc.pid, "SIGUSR2");
+    await new Promise((r) => setTimeout(r, 200)); // the probe's profiler is attached
     const m = await measure(targets[0]!, s, { connections, seconds, rate });
+    process.kill(svc.pid, "SIGUSR2");
+    const waited = await waits.stop();
+    const window = await readWindow(probeDir, ++windows);
+    const profile: Profile = {
+      scenario: s.key,
+      label: s.label,
+      service: window,
+      ...summarizeCpuProfile(window.profilePath),
+      statements: noStatements ?? (await readStatements(bdb.db)),
+      waits: waited,
+      generatorDelayMs: m.load.generatorDelayMs ?? { p99: 0, max: 0 },
+    };
+    (results.profiles ??= []).push(profile);
     results.runs.push(m);
     log(`${s.label} / healer at ${rate} req/s: p99 ${m.p99Ms} ms`);
   }

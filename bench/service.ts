@@ -45,15 +45,26 @@ export function buildService(): string {
  */
 export async function startService(
   configPath: string,
-  opts: { logFile: string; main?: string; timeoutMs?: number },
+  opts: {
+    logFile: string;
+    main?: string;
+    timeoutMs?: number;
+    /** Node options before the entry point (the profiling probe's `--import`). */
+    nodeArgs?: string[];
+    env?: Record<string, string>;
+  },
 ): Promise<ServiceProcess> {
   const out = openSync(opts.logFile, "a");
   const entry = opts.main ? [opts.main] : ["--import", "tsx", "src/main.ts"];
-  const child: ChildProcess = spawn(process.execPath, [...entry, "serve", "--config", configPath], {
-    cwd: ROOT,
-    stdio: ["ignore", out, "pipe"],
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), ...entry, "serve", "--config", configPath],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", out, "pipe"],
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env },
+    },
+  );
   const exited = new Promise<number | string>((resolve) =>
     child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
   );
