@@ -102,6 +102,9 @@ export async function drivePaced(o: LoadOptions & { rate: number }): Promise<Loa
     p99: at(0.99),
     max: latencies.length ? Math.round(latencies[latencies.length - 1]!) : 0,
     statusCodes: codes,
-    generatorDelayMs: { p99: Math.round(delay.percentile(99) / 1e5) / 10, max: Math.round(delay.max / 1e5) / 10 },
+    generatorDelayMs: {
+      p99: Math.round(delay.percentile(99) / 1e5) / 10,
+      max: Math.round(delay.max / 1e5) / 10,
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Kysely, sql } from "kysely";
+import { sql } from "kysely";
+import type { Db } from "../src/db/database.js";
 
 /*
  * `npm run bench -- --profile`: what one paced run's tail is made of. The service runs with
@@ -90,21 +91,30 @@ function shortUrl(url: string): string {
 }
 
 /** pg_stat_statements, when the server loads it (shared_preload_libraries); else why not. */
-export async function statementsAvailable(db: Kysely<unknown>): Promise<string | null> {
-  const r = await sql<{ libs: string }>`SELECT current_setting('shared_preload_libraries') AS libs`.execute(db);
+export async function statementsAvailable(db: Db): Promise<string | null> {
+  const r = await sql<{ libs: string }>`SELECT current_setting('shared_preload_libraries') AS libs`.execute(
+    db,
+  );
   if (!/pg_stat_statements/.test(r.rows[0]?.libs ?? ""))
     return "pg_stat_statements is not in shared_preload_libraries on this server";
   await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`.execute(db);
   return null;
 }
 
-export async function resetStatements(db: Kysely<unknown>): Promise<void> {
+export async function resetStatements(db: Db): Promise<void> {
   await sql`SELECT pg_stat_statements_reset()`.execute(db);
 }
 
 /** The statements of our database by total time (the bench's own excluded). */
-export async function readStatements(db: Kysely<unknown>): Promise<Statement[]> {
-  const r = await sql<{ query: string; calls: string; mean: number; max: number; total: number; rows: string }>`
+export async function readStatements(db: Db): Promise<Statement[]> {
+  const r = await sql<{
+    query: string;
+    calls: string;
+    mean: number;
+    max: number;
+    total: number;
+    rows: string;
+  }>`
     SELECT regexp_replace(left(query, 400), '\\s+', ' ', 'g') AS query, calls, mean_exec_time AS mean,
            max_exec_time AS max, total_exec_time AS total, rows
     FROM pg_stat_statements
@@ -123,7 +133,7 @@ export async function readStatements(db: Kysely<unknown>): Promise<Statement[]> 
 }
 
 /** Samples what our database's active backends wait on, every 10 ms, until stopped. */
-export function waitSampler(db: Kysely<unknown>): { stop(): Promise<Profile["waits"]> } {
+export function waitSampler(db: Db): { stop(): Promise<Profile["waits"]> } {
   const counts = new Map<string, number>();
   let samples = 0;
   let running = true;
@@ -150,12 +160,18 @@ export function waitSampler(db: Kysely<unknown>): { stop(): Promise<Profile["wai
 }
 
 /** Waits for the probe to write window `index` (it writes the profile, then the summary). */
-export async function readWindow(dir: string, index: number): Promise<ServiceWindow & { profilePath: string }> {
+export async function readWindow(
+  dir: string,
+  index: number,
+): Promise<ServiceWindow & { profilePath: string }> {
   const json = join(dir, `window-${index}.json`);
   const until = Date.now() + 30_000;
   while (!existsSync(json)) {
     if (Date.now() > until) throw new Error(`the service probe wrote no ${json}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { ...(JSON.parse(readFileSync(json, "utf8")) as ServiceWindow), profilePath: join(dir, `window-${index}.cpuprofile`) };
+  return {
+    ...(JSON.parse(readFileSync(json, "utf8")) as ServiceWindow),
+    profilePath: join(dir, `window-${index}.cpuprofile`),
+  };
 }

@@ -109,7 +109,10 @@ function profileMarkdown(p: Profile): string[] {
     `Load generator: event-loop delay p99 ${p.generatorDelayMs.p99} ms, max ${p.generatorDelayMs.max} ms.`,
     "",
   );
-  out.push(`Service CPU by part (self time, idle excluded): ${p.parts.map((x) => `${x.part} ${x.percent}%`).join(", ")}.`, "");
+  out.push(
+    `Service CPU by part (self time, idle excluded): ${p.parts.map((x) => `${x.part} ${x.percent}%`).join(", ")}.`,
+    "",
+  );
   out.push("Functions with the most self time:", "");
   for (const f of p.top.slice(0, 10)) out.push(`- ${f.percent}% \`${f.fn}\``);
   out.push("");

@@ -130,7 +130,7 @@ async function throughput(dir: string, results: BenchResults): Promise<void> {
       waits: waited,
       generatorDelayMs: m.load.generatorDelayMs ?? { p99: 0, max: 0 },
     };
-    (results.profiles ??= []).push(profile);
+    results.profiles = [...(results.profiles ?? []), profile];
     results.runs.push(m);
     log(`${s.label} / healer at ${rate} req/s: p99 ${m.p99Ms} ms`);
   }

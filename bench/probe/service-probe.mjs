@@ -32,7 +32,8 @@ async function start() {
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = GC_KINDS[e.detail?.kind] ?? "other";
-      const g = (gc[kind] ??= { count: 0, totalMs: 0, maxMs: 0 });
+      gc[kind] ??= { count: 0, totalMs: 0, maxMs: 0 };
+      const g = gc[kind];
       g.count++;
       g.totalMs += e.duration;
       g.maxMs = Math.max(g.maxMs, e.duration);
@@ -60,7 +61,10 @@ async function stop(w, index) {
       over20ms: w.delay.percentiles ? countOver(w.delay, 20e6) : null,
     },
     gc: Object.fromEntries(
-      Object.entries(w.gc).map(([k, g]) => [k, { count: g.count, totalMs: round(g.totalMs), maxMs: round(g.maxMs) }]),
+      Object.entries(w.gc).map(([k, g]) => [
+        k,
+        { count: g.count, totalMs: round(g.totalMs), maxMs: round(g.maxMs) },
+      ]),
     ),
     gcPausesOver5ms: w.pauses.slice(0, 200),
     heapUsedMiB: round(process.memoryUsage().heapUsed / 2 ** 20),
