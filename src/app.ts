@@ -10,6 +10,7 @@ import { isReachable } from "./db/database.js";
 import { ActionError } from "./incidents/actions.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import type { Inflight } from "./inflight.js";
+import type { RepeatLedger } from "./ingest/repeats.js";
 import { failures } from "./preflight/runner.js";
 import type { WebDeps } from "./web/deps.js";
 import { webRouter } from "./web/web.js";
@@ -26,6 +27,8 @@ export interface AppDeps extends IncidentDeps {
   cleanup?: () => Promise<unknown>;
   /** Ingests in flight: shutdown waits for them before closing the database. */
   inflight?: Inflight;
+  /** Exact repeats counted in memory: run.ts writes what is left at shutdown. */
+  repeats?: RepeatLedger;
   /** `GET /api/hosts` and the web page's hosts panel: deployed revisions, from the lifecycle. */
   hosts?: WebDeps["hosts"];
 }
@@ -55,7 +58,7 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.forgejoHook) app.route("/hooks/forgejo", deps.forgejoHook);
   app.use("/hooks/*", bearerAuth(tokenFor));
   if (deps.deploymentHook) app.route("/hooks/deployment", deps.deploymentHook);
-  app.route("/hooks", hooksRouter(deps, deps.metrics, deps.inflight));
+  app.route("/hooks", hooksRouter(deps, deps.metrics, deps.inflight, deps.repeats));
   app.use(
     "/api/*",
     bearerAuth(() => secrets.token),

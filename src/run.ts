@@ -12,6 +12,8 @@ import { createInspector } from "./hosts/inspect.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import { incidentTick } from "./incidents/maintenance.js";
 import { Inflight } from "./inflight.js";
+import { REPEAT_FLUSH_MS } from "./ingest/ingest.js";
+import { RepeatLedger } from "./ingest/repeats.js";
 import { createLifecycle } from "./lifecycle/lifecycle.js";
 import { type BoundServer, bindFirst } from "./listen.js";
 import { startLoop } from "./maintenance.js";
@@ -118,8 +120,10 @@ async function serveBound(
   });
 
   const inflight = new Inflight();
+  const repeats = new RepeatLedger(db, log).start(REPEAT_FLUSH_MS);
   const app = createApp({
     inflight,
+    repeats,
     ...deps,
     secrets,
     metrics: new Metrics(preflight),
@@ -151,6 +155,7 @@ async function serveBound(
   await closed;
   clearTimeout(cut);
   await inflight.idle();
+  await repeats.close();
   await loop.stop();
   await preflight?.stop();
   await lifecycle.idle();

@@ -3,6 +3,7 @@ import { SOURCES, type Source } from "../config/schema.js";
 import type { IncidentDeps } from "../incidents/deps.js";
 import { Inflight } from "../inflight.js";
 import { createIngester } from "../ingest/ingest.js";
+import type { RepeatLedger } from "../ingest/repeats.js";
 import { ApiError, isDbUnavailable } from "./errors.js";
 import { JSON_TYPE } from "./json-body.js";
 import type { Metrics } from "./metrics.js";
@@ -12,13 +13,19 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
 /**
- * `POST /hooks/<source>`: 202 {accepted, incidents} once the delivery and its alerts are committed.
+ * `POST /hooks/<source>`: 202 {accepted, incidents} once the delivery and its alerts are committed
+ * (an exact repeat of committed alerts at once: `repeat: true`, see ingest.ts).
  * Auth runs before this router (401 first); then 415 (not JSON), 413 (over 1 MiB), then the body:
  * 400 malformed, 422 wrong shape — both still stored raw for inspection.
  */
-export function hooksRouter(deps: IncidentDeps, metrics: Metrics, inflight: Inflight = new Inflight()): Hono {
+export function hooksRouter(
+  deps: IncidentDeps,
+  metrics: Metrics,
+  inflight: Inflight = new Inflight(),
+  repeats?: RepeatLedger,
+): Hono {
   const app = new Hono();
-  const ingest = createIngester(deps, { unavailable: isDbUnavailable });
+  const ingest = createIngester(deps, { unavailable: isDbUnavailable, ...(repeats ? { repeats } : {}) });
   app.post(
     "/:source",
     async (c, next) => {
@@ -62,6 +69,8 @@ export function hooksRouter(deps: IncidentDeps, metrics: Metrics, inflight: Infl
           duplicates: outcome.duplicates,
           incidents: outcome.incidents,
           delivery: outcome.deliveryId,
+          // An exact repeat has no row of its own: `delivery` is the stored one it is counted on.
+          ...(outcome.repeat ? { repeat: true } : {}),
         },
         202,
       );

@@ -3,6 +3,7 @@ import * as m0001 from "./migrations/0001_initial.js";
 import * as m0002 from "./migrations/0002_run_usage.js";
 import * as m0004 from "./migrations/0004_deployments.js";
 import * as m0008 from "./migrations/0008_run_committed.js";
+import * as m0009 from "./migrations/0009_delivery_repeats.js";
 
 /** Every migration, in order. Static imports so the bundle needs no directory scan. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   "0002_run_usage": m0002,
   "0004_deployments": m0004,
   "0008_run_committed": m0008,
+  "0009_delivery_repeats": m0009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

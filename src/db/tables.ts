@@ -43,6 +43,8 @@ export interface DeliveriesTable {
   body_bytes: number;
   alert_count: Generated<number>;
   duplicate_alerts: Generated<number>;
+  repeats: Generated<number>;
+  last_repeat_at: Generated<Date | null>;
   parse_error: string | null;
   test_notification: Generated<boolean>;
 }

@@ -1,79 +1,135 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import type { Db } from "../db/database.js";
+import { runNamed } from "../db/named.js";
 import { jsonForPg } from "../db/sanitize.js";
-import type { Database, Incident, Silence } from "../db/tables.js";
+import type { Incident, Silence } from "../db/tables.js";
 
-/* Set-based reads for judging the incidents a batch touched: one statement for many incidents. */
+/* Set-based SQL for judging the incidents a batch touched: one statement reads, one writes. */
 
-type Q = Kysely<Database> | Transaction<Database>;
+/** What `judge` needs of one incident a batch touched, read with the others in one statement. */
+export interface IncidentFacts {
+  incident: Pick<
+    Incident,
+    | "id"
+    | "state"
+    | "fingerprint"
+    | "service"
+    | "alert_name"
+    | "title"
+    | "first_seen_at"
+    | "previous_incident_id"
+    | "triage_reason"
+  >;
+  /** The most recent other incident of its fingerprint. */
+  previous: Pick<Incident, "id" | "state" | "resolved_at"> | undefined;
+  /** Firing alerts attached since the window's start, counted up to the cap. */
+  firingInWindow: number;
+  /** Silences in force for its service. */
+  silences: Silence[];
+  /** Runs started in the last 24 h (the same for every incident). */
+  runsLast24h: number;
+}
 
-/** Incidents by id (a batch's triage reads them in one query). */
-export async function incidentsByIds(db: Q, ids: number[]): Promise<Incident[]> {
+/**
+ * Everything triage reads for a batch, in one statement by name (one round trip, planned once per
+ * connection) instead of one query per kind of fact. Incidents come through their primary key
+ * (`= ANY (ARRAY(…))`: joined to the JSON rows alone, whose count the planner guesses at 100, it
+ * scans the table); the previous incident through (fingerprint, id DESC); the count stops at the
+ * cap ($3), enough for any minimum and an honest reason.
+ */
+const TRIAGE_FACTS = `
+WITH inc AS MATERIALIZED (
+  SELECT id, state, fingerprint, service, alert_name, title, first_seen_at, previous_incident_id, triage_reason
+  FROM incidents
+  WHERE id = ANY (ARRAY(SELECT value::bigint FROM json_array_elements_text($1::json)))
+),
+runs_24h AS MATERIALIZED (SELECT count(*)::int AS n FROM runs WHERE created_at >= $5)
+SELECT i.*, p.id AS prev_id, p.state AS prev_state, p.resolved_at AS prev_resolved_at,
+       -- Only an incident still judged needs its count (a storm's, once fixing, would count 1000 a batch).
+       CASE WHEN i.state IN ('open', 'suppressed') THEN (SELECT count(*) FROM (
+          SELECT 1 FROM alerts a
+          WHERE a.incident_id = i.id AND a.status = 'firing' AND a.received_at >= $2 LIMIT $3) c)::int
+       ELSE 0 END AS firing,
+       (SELECT coalesce(json_agg(json_build_object('id', s.id, 'service', s.service, 'alert_name', s.alert_name,
+                 'reason', s.reason, 'created_at', s.created_at, 'expires_at', s.expires_at)), '[]')
+        FROM silences s WHERE s.service = i.service AND s.created_at <= $4 AND s.expires_at > $4) AS silences,
+       (SELECT n FROM runs_24h) AS runs_24h
+FROM inc i
+LEFT JOIN LATERAL (
+  SELECT id, state, resolved_at FROM incidents p
+  WHERE p.fingerprint = i.fingerprint AND p.id <> i.id ORDER BY p.id DESC LIMIT 1
+) p ON true`;
+
+type FactsRow = IncidentFacts["incident"] & {
+  prev_id: number | null;
+  prev_state: Incident["state"] | null;
+  prev_resolved_at: Date | null;
+  firing: number;
+  silences: (Omit<Silence, "created_at" | "expires_at"> & { created_at: string; expires_at: string })[];
+  runs_24h: number;
+};
+
+/** Reads the facts of `ids` (see TRIAGE_FACTS). */
+export async function triageFacts(
+  db: Db,
+  ids: number[],
+  o: { since: Date; cap: number; now: Date; runsSince: Date },
+): Promise<IncidentFacts[]> {
   if (ids.length === 0) return [];
-  return db.selectFrom("incidents").selectAll().where("id", "in", ids).execute();
+  const rows = await runNamed<FactsRow>(db, "triage_facts", TRIAGE_FACTS, [
+    JSON.stringify(ids),
+    o.since,
+    o.cap,
+    o.now,
+    o.runsSince,
+  ]);
+  return rows.map((r) => ({
+    incident: {
+      id: Number(r.id),
+      state: r.state,
+      fingerprint: r.fingerprint,
+      service: r.service,
+      alert_name: r.alert_name,
+      title: r.title,
+      first_seen_at: new Date(r.first_seen_at),
+      previous_incident_id: r.previous_incident_id === null ? null : Number(r.previous_incident_id),
+      triage_reason: r.triage_reason,
+    },
+    previous:
+      r.prev_id === null
+        ? undefined
+        : {
+            id: Number(r.prev_id),
+            state: r.prev_state!,
+            resolved_at: r.prev_resolved_at === null ? null : new Date(r.prev_resolved_at),
+          },
+    firingInWindow: Number(r.firing),
+    silences: r.silences.map((s) => ({
+      ...s,
+      id: Number(s.id),
+      created_at: new Date(s.created_at),
+      expires_at: new Date(s.expires_at),
+    })),
+    runsLast24h: Number(r.runs_24h),
+  }));
 }
 
 /**
- * For each fingerprint, its most recent incident outside `exceptIds` (the batch's own live ones):
- * `previousIncident` for many incidents in one query. `= ANY (ARRAY(…))` probes the
- * (fingerprint, id DESC) index per fingerprint; `IN (SELECT …)` over the JSON scans the table.
+ * Sets the triage reason of several incidents still `open`, in one statement by name. A reason is
+ * derived (the next judgement writes it again), so its commit does not wait for the WAL flush
+ * (`synchronous_commit` off for this transaction only: a crash may lose the last reasons, which
+ * the next tick's judgement writes again; never an alert, which is committed before this runs).
  */
-export async function previousIncidents(
-  db: Q,
-  fingerprints: string[],
-  exceptIds: number[],
-): Promise<Pick<Incident, "id" | "fingerprint" | "state" | "resolved_at">[]> {
-  if (fingerprints.length === 0) return [];
-  const r = await sql<Pick<Incident, "id" | "fingerprint" | "state" | "resolved_at">>`
-    SELECT DISTINCT ON (fingerprint) id, fingerprint, state, resolved_at FROM incidents
-    WHERE fingerprint = ANY (ARRAY(SELECT value FROM json_array_elements_text(${jsonForPg(fingerprints)}::json)))
-      AND id <> ALL (ARRAY(SELECT value::bigint FROM json_array_elements_text(${JSON.stringify(exceptIds)}::json)))
-    ORDER BY fingerprint, id DESC`.execute(db);
-  return r.rows;
-}
+const SET_TRIAGE_REASONS = `
+WITH lazy AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS v)
+UPDATE incidents i SET triage_reason = x.reason
+FROM json_to_recordset($1::json) AS x(id bigint, reason text), lazy
+WHERE i.id = x.id AND i.state = 'open'
+  AND i.id = ANY (ARRAY(SELECT value::bigint FROM json_array_elements_text($2::json)))`;
 
-/**
- * Firing alerts attached to each incident since `since`, counted up to `cap` (a storm's incident
- * has many; the verdict only needs to know it reached the minimum).
- */
-export async function countFiringSinceMany(
-  db: Q,
-  incidentIds: number[],
-  since: Date,
-  cap: number,
-): Promise<Map<number, number>> {
-  if (incidentIds.length === 0) return new Map();
-  const r = await sql<{ id: number; n: number }>`
-    SELECT i.id, (SELECT count(*) FROM (
-      SELECT 1 FROM alerts a WHERE a.incident_id = i.id AND a.status = 'firing' AND a.received_at >= ${since}
-      LIMIT ${cap}) s)::int AS n
-    FROM (SELECT value::bigint AS id FROM json_array_elements_text(${JSON.stringify(incidentIds)}::json)) i`.execute(
-    db,
-  );
-  return new Map(r.rows.map((row) => [Number(row.id), Number(row.n)]));
-}
-
-/** Silences in force at `now` for any of `services` (matched per incident by the caller). */
-export async function silencesInForce(db: Q, services: string[], now: Date) {
-  if (services.length === 0) return [];
-  const r = await sql<Silence>`
-    SELECT id, service, alert_name, reason, created_at, expires_at FROM silences
-    WHERE service IN (SELECT value FROM json_array_elements_text(${jsonForPg(services)}::json))
-      AND created_at <= ${now} AND expires_at > ${now}`.execute(db);
-  return r.rows;
-}
-
-/**
- * Sets the triage reason of several incidents still `open`, in one statement. The ids are also
- * given as `= ANY (ARRAY(…))`, so the incidents are found through their primary key: joined to the
- * JSON rows alone, whose count the planner guesses at 100, it scans the whole table.
- */
-export async function setTriageReasons(db: Q, reasons: { id: number; reason: string }[]): Promise<void> {
+export async function setTriageReasons(db: Db, reasons: { id: number; reason: string }[]): Promise<void> {
   if (reasons.length === 0) return;
-  await sql`
-    UPDATE incidents i SET triage_reason = x.reason
-    FROM json_to_recordset(${jsonForPg(reasons)}::json) AS x(id bigint, reason text)
-    WHERE i.id = x.id AND i.state = 'open'
-      AND i.id = ANY (ARRAY(SELECT value::bigint FROM json_array_elements_text(${JSON.stringify(reasons.map((r) => r.id))}::json)))`.execute(
-    db,
-  );
+  await runNamed(db, "set_triage_reasons", SET_TRIAGE_REASONS, [
+    jsonForPg(reasons),
+    JSON.stringify(reasons.map((r) => r.id)),
+  ]);
 }

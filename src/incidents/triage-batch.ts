@@ -1,12 +1,5 @@
 import type { Incident, Silence } from "../db/tables.js";
-import { runsStartedSince } from "../runs/queue.repo.js";
-import {
-  countFiringSinceMany,
-  incidentsByIds,
-  previousIncidents,
-  setTriageReasons,
-  silencesInForce,
-} from "./batch.repo.js";
+import { setTriageReasons, triageFacts } from "./batch.repo.js";
 import type { IncidentDeps } from "./deps.js";
 import { sourceResolved, triageIncident } from "./judge.js";
 import { onRecurrence } from "./recurrence.js";
@@ -38,10 +31,10 @@ function silenceFor(
 }
 
 /**
- * Judges every incident a batch touched with a fixed number of queries: the facts `judge` needs
- * are read for all of them at once. The common verdict (still settling) is applied in one
- * statement; the rare ones (noise, act) and recurrences after a PR go through the one-incident
- * rules in judge.ts and recurrence.ts, which read their facts again and stay the authority.
+ * Judges every incident a batch touched with two statements: the facts `judge` needs are read for
+ * all of them at once (batch.repo.ts), and the common verdict (still settling) is written for all
+ * at once. The rare ones (noise, act) and recurrences after a PR go through the one-incident rules
+ * in judge.ts and recurrence.ts, which read their facts again and stay the authority.
  */
 export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Promise<void> {
   const { db, config } = deps;
@@ -49,58 +42,42 @@ export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Pr
   const firing = touches.filter((t) => t.added > 0);
   if (firing.length === 0) return;
   const now = deps.clock.now();
-  const incidents = await incidentsByIds(
+  const facts = await triageFacts(
     db,
     firing.map((t) => t.id),
+    {
+      since: new Date(now.getTime() - config.triage.windowSeconds * 1000),
+      cap: Math.max(COUNT_CAP, config.triage.minOccurrences),
+      now,
+      runsSince: new Date(now.getTime() - 86_400_000),
+    },
   );
-  const judgeable = incidents.filter((i) => i.state === "open" || i.state === "suppressed");
   const touchOf = new Map(firing.map((t) => [t.id, t]));
-  if (judgeable.length > 0) {
-    const ids = judgeable.map((i) => i.id);
-    const previous = new Map(
-      (
-        await previousIncidents(
-          db,
-          judgeable.map((i) => i.fingerprint),
-          ids,
-        )
-      ).map((p) => [p.fingerprint, p]),
-    );
-    const services = [...new Set(judgeable.flatMap((i) => (i.service === null ? [] : [i.service])))];
-    const silences = await silencesInForce(db, services, now);
-    const since = new Date(now.getTime() - config.triage.windowSeconds * 1000);
-    const counts = await countFiringSinceMany(
-      db,
-      ids,
-      since,
-      Math.max(COUNT_CAP, config.triage.minOccurrences),
-    );
-    const runsLast24h = await runsStartedSince(db, new Date(now.getTime() - 86_400_000));
-    const reasons: { id: number; reason: string }[] = [];
-    for (const incident of judgeable) {
-      const prev = previous.get(incident.fingerprint);
-      const verdict = judge(config, {
-        incident,
-        messages: touchOf.get(incident.id)!.messages,
-        silence: silenceFor(silences, incident),
-        dismissedBefore:
-          prev?.state === "dismissed" && prev.resolved_at
-            ? { id: prev.id, dismissedAt: prev.resolved_at }
-            : undefined,
-        firingInWindow: counts.get(incident.id) ?? 0,
-        runsLast24h,
-        now,
-      });
-      if (verdict.action === "wait") {
-        if (incident.state === "open" && incident.triage_reason !== verdict.reason)
-          reasons.push({ id: incident.id, reason: verdict.reason });
-      } else {
-        await triageIncident(deps, incident.id, touchOf.get(incident.id)!.messages);
-      }
+  const reasons: { id: number; reason: string }[] = [];
+  for (const f of facts) {
+    const { incident, previous: prev } = f;
+    if (incident.state !== "open" && incident.state !== "suppressed") continue;
+    const verdict = judge(config, {
+      incident,
+      messages: touchOf.get(incident.id)!.messages,
+      silence: silenceFor(f.silences, incident),
+      dismissedBefore:
+        prev?.state === "dismissed" && prev.resolved_at
+          ? { id: prev.id, dismissedAt: prev.resolved_at }
+          : undefined,
+      firingInWindow: f.firingInWindow,
+      runsLast24h: f.runsLast24h,
+      now,
+    });
+    if (verdict.action === "wait") {
+      if (incident.state === "open" && incident.triage_reason !== verdict.reason)
+        reasons.push({ id: incident.id, reason: verdict.reason });
+    } else {
+      await triageIncident(deps, incident.id, touchOf.get(incident.id)!.messages);
     }
-    await setTriageReasons(db, reasons);
   }
-  for (const incident of incidents) {
+  await setTriageReasons(db, reasons);
+  for (const { incident } of facts) {
     if (incident.state === "pr_open" || incident.state === "deploying" || incident.state === "verifying")
       await onRecurrence(deps, incident.id, touchOf.get(incident.id)!.added);
   }

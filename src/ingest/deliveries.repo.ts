@@ -1,5 +1,6 @@
-import { CompiledQuery, type Kysely, type Transaction } from "kysely";
-import { type Db, poolOf } from "../db/database.js";
+import type { Kysely, Transaction } from "kysely";
+import type { Db } from "../db/database.js";
+import { runNamed } from "../db/named.js";
 import { cleanText, jsonForPg } from "../db/sanitize.js";
 import type { Database } from "../db/tables.js";
 import type { NormalizedAlert } from "./types.js";
@@ -218,34 +219,51 @@ export async function storeBatch(db: Db, batch: BatchInput): Promise<StoredDeliv
     created_message: p.createdMessage,
   }));
   const params = [deliveriesJson(batch), alertsJson(batch), jsonForPg(problems), batch.now.toISOString()];
-  return run<StoredDelivery>(db, "store_batch", STORE_BATCH, params);
+  return runNamed<StoredDelivery>(db, "store_batch", STORE_BATCH, params);
+}
+
+/** Repeats of one stored delivery, counted in memory since the last flush (`RepeatLedger`). */
+export interface RepeatRow {
+  delivery: number;
+  n: number;
+  lastAt: Date;
+  fingerprints: string[];
 }
 
 /**
- * A batch whose every alert is known stored (`StoredKeys`): the same outcome as STORE_BATCH, for
- * less. The deliveries go in with all their alerts counted duplicates, and the live incidents of
- * their fingerprints are seen now (when a second old, as above).
+ * Writes the repeats counted since the last flush: each delivery's count and last time, and
+ * `last_seen_at` of the live incidents of their fingerprints (moved forward only). A delivery the
+ * retention purge deleted meanwhile matches nothing.
  */
-const STORE_REPEATS = `
-${DELIVERY_IN},
-seen AS (
-  UPDATE incidents SET last_seen_at = greatest(last_seen_at, $3::timestamptz)
-  WHERE fingerprint = ANY (ARRAY(SELECT DISTINCT fingerprint FROM json_to_recordset($2::json) AS a(fingerprint text)))
-    AND state NOT IN ('resolved', 'dismissed')
-    AND last_seen_at <= $3::timestamptz - interval '1 second'
+const FLUSH_REPEATS = `
+WITH r AS MATERIALIZED (
+  SELECT * FROM json_to_recordset($1::json) AS x(delivery bigint, n int, last_at timestamptz, fingerprints text[])
 ),
-stored_deliveries AS (
-  INSERT INTO deliveries (id, source, received_at, content_type, remote_addr, body, body_bytes,
-                          alert_count, duplicate_alerts)
-  SELECT id, source, received_at, content_type, remote_addr, body, body_bytes, alert_count, alert_count
-  FROM delivery_in
+counted AS (
+  UPDATE deliveries d SET repeats = d.repeats + r.n, last_repeat_at = greatest(d.last_repeat_at, r.last_at)
+  FROM r
+  WHERE d.id = r.delivery AND d.id = ANY (ARRAY(SELECT delivery FROM r))
+),
+seen AS MATERIALIZED (
+  SELECT f AS fingerprint, max(r.last_at) AS at FROM r, unnest(r.fingerprints) AS f GROUP BY f
 )
-SELECT id, '[]'::json AS inserted FROM delivery_in ORDER BY i`;
+UPDATE incidents i SET last_seen_at = s.at
+FROM seen s
+WHERE i.fingerprint = s.fingerprint AND i.fingerprint = ANY (ARRAY(SELECT fingerprint FROM seen))
+  AND i.state NOT IN ('resolved', 'dismissed') AND i.last_seen_at < s.at`;
 
-/** Stores a batch of known repeats (see STORE_REPEATS). */
-export async function storeRepeats(db: Db, batch: Omit<BatchInput, "problems">): Promise<StoredDelivery[]> {
-  const params = [deliveriesJson(batch), alertsJson(batch), batch.now.toISOString()];
-  return run<StoredDelivery>(db, "store_repeats", STORE_REPEATS, params);
+/** Writes repeat counts (see FLUSH_REPEATS). */
+export async function flushRepeats(db: Db, rows: RepeatRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const json = jsonForPg(
+    rows.map((r) => ({
+      delivery: r.delivery,
+      n: r.n,
+      last_at: r.lastAt.toISOString(),
+      fingerprints: r.fingerprints,
+    })),
+  );
+  await runNamed(db, "flush_repeats", FLUSH_REPEATS, [json]);
 }
 
 function deliveriesJson(batch: Pick<BatchInput, "deliveries">): string {
@@ -281,18 +299,6 @@ function alertsJson(batch: Pick<BatchInput, "alerts">): string {
       starts_at: a.startsAt && !Number.isNaN(a.startsAt.getTime()) ? a.startsAt.toISOString() : null,
     })),
   );
-}
-
-/**
- * Runs one of the statements above. On PostgreSQL it goes by name, so each connection parses and
- * plans it once and then only binds and runs it: planning these statements is about half of the
- * server's work for a small batch, and their plan cannot depend on the values (the lists travel as
- * JSON, whose row count the planner does not know anyway). PGlite runs it unnamed.
- */
-async function run<R>(db: Db, name: string, text: string, values: unknown[]): Promise<R[]> {
-  const pool = poolOf(db);
-  if (pool) return (await pool.query({ name, text, values })).rows as R[];
-  return (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
 }
 
 /**

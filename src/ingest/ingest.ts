@@ -5,6 +5,7 @@ import { insertDelivery, isWriteConflict } from "./deliveries.repo.js";
 import { groupCommit } from "./group-commit.js";
 import { parseDelivery } from "./parsers.js";
 import { persist, type Stored, type StoreItem } from "./persist.js";
+import { RepeatLedger } from "./repeats.js";
 import { StoredKeys } from "./stored-keys.js";
 
 export interface IngestRequest {
@@ -24,6 +25,8 @@ export type IngestOutcome =
       duplicates: number;
       incidents: number[];
       test: boolean;
+      /** An exact repeat: answered from memory, counted on `deliveryId` (the stored delivery it repeats). */
+      repeat?: boolean;
     }
   | { kind: "malformed" | "invalid"; deliveryId: number; error: string };
 
@@ -37,6 +40,8 @@ export interface IngesterOptions {
   /** Most deliveries and alerts in one transaction. */
   maxDeliveries?: number;
   maxAlerts?: number;
+  /** Where exact repeats are counted; the caller flushes and closes it (run.ts). */
+  repeats?: RepeatLedger;
 }
 
 /**
@@ -48,6 +53,12 @@ export interface IngesterOptions {
  */
 export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): Ingester {
   const known = new StoredKeys();
+  // Made on the first repeat when the caller gives none (a one-off ingest never starts a timer).
+  let ledger = opts.repeats;
+  const repeats = () => {
+    if (!ledger) ledger = new RepeatLedger(deps.db, deps.log).start(REPEAT_FLUSH_MS);
+    return ledger;
+  };
   const commit = groupCommit<StoreItem, Stored>(
     {
       store: (items) => persist(deps.db, items, known),
@@ -64,15 +75,25 @@ export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): 
       unavailable: opts.unavailable ?? (() => false),
     },
   );
-  return (req) => ingestOne(deps, commit, req);
+  return (req) => ingestOne(deps, { commit, known, repeats }, req);
 }
 
-/** Parses one delivery and stores it: with its alerts through the group commit, or alone when it has none. */
-async function ingestOne(
-  deps: IncidentDeps,
-  commit: (item: StoreItem) => Promise<Stored>,
-  req: IngestRequest,
-): Promise<IngestOutcome> {
+/** How often counted repeats are written when the caller gives no ledger of its own. */
+export const REPEAT_FLUSH_MS = 1000;
+
+interface Store {
+  commit(item: StoreItem): Promise<Stored>;
+  known: StoredKeys;
+  repeats(): RepeatLedger;
+}
+
+/**
+ * Parses one delivery and stores it: with its alerts through the group commit, or alone when it
+ * has none. A delivery whose every alert this process saw committed is an exact repeat (a sender's
+ * retry, Alertmanager's repeat notification): it adds no occurrence by the contract, so it is
+ * answered at once and only counted on the delivery it repeats (RepeatLedger).
+ */
+async function ingestOne(deps: IncidentDeps, store: Store, req: IngestRequest): Promise<IngestOutcome> {
   const receivedAt = deps.clock.now();
   const parsed = parseDelivery(req.source, req.body, { receivedAt });
   const base = {
@@ -100,7 +121,25 @@ async function ingestOne(
     deps.log.info({ delivery: deliveryId, source: req.source }, `test notification: ${parsed.note}`);
     return { kind: "accepted", deliveryId, accepted: 0, duplicates: 0, incidents: [], test: true };
   }
-  const stored = await commit({ base, alerts: parsed.alerts });
+  const repeatOf = store.known.repeatOf(parsed.alerts.map((a) => a.idempotencyKey));
+  if (repeatOf !== undefined) {
+    store.repeats().record(
+      repeatOf,
+      receivedAt,
+      parsed.alerts.map((a) => a.fingerprint),
+    );
+    const n = parsed.alerts.length;
+    return {
+      kind: "accepted",
+      deliveryId: repeatOf,
+      accepted: 0,
+      duplicates: n,
+      incidents: [],
+      test: false,
+      repeat: true,
+    };
+  }
+  const stored = await store.commit({ base, alerts: parsed.alerts });
   return {
     kind: "accepted",
     deliveryId: stored.deliveryId,

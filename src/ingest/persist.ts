@@ -1,12 +1,6 @@
 import type { Db } from "../db/database.js";
 import type { BatchTouch } from "../incidents/triage-batch.js";
-import {
-  type DeliveryInput,
-  type Problem,
-  type StoredDelivery,
-  storeBatch,
-  storeRepeats,
-} from "./deliveries.repo.js";
+import { type DeliveryInput, type Problem, type StoredDelivery, storeBatch } from "./deliveries.repo.js";
 import { StoredKeys } from "./stored-keys.js";
 import type { NormalizedAlert } from "./types.js";
 
@@ -30,25 +24,19 @@ const messagesOf = (a: NormalizedAlert) => [a.summary ?? "", ...(a.details.evide
 /**
  * Stores a batch of deliveries in one statement (deliveries.repo.ts says what it does) and tells,
  * per delivery in order, what it did. Nothing is read first: which alerts are new is what the
- * insert returns. `known` holds keys this process saw committed: a batch of nothing but those (an
- * alert its source re-sends every few seconds) takes the shorter statement for repeats.
+ * insert returns. Then `known` learns every key of the batch with the stored delivery that carried
+ * it: a later delivery of nothing but those is a repeat, answered without a statement (ingest.ts).
  */
 export async function persist(db: Db, items: StoreItem[], known = new StoredKeys()): Promise<Stored[]> {
-  const keys = items.flatMap((it) => it.alerts.map((a) => a.idempotencyKey));
-  const batch = {
+  const stored = await storeBatch(db, {
     deliveries: items.map((it) => ({ ...it.base, alertCount: it.alerts.length })),
     alerts: items.flatMap((it, delivery) => it.alerts.map((alert) => ({ delivery, alert }))),
+    problems: problemsOf(items),
     now: items[0]!.base.receivedAt,
-  };
-  const unknown = keys.filter((k) => !known.has(k));
-  const stored =
-    unknown.length === 0
-      ? await storeRepeats(db, batch)
-      : await storeBatch(db, { ...batch, problems: problemsOf(items) });
+  });
   // Committed: the keys the statement checked against the table are stored now, new or not.
-  // Learned only here (a failed batch teaches nothing), and a known key is not renewed, so the
-  // table is asked again once its time to live has passed.
-  known.add(unknown);
+  // Learned only here (a failed batch teaches nothing).
+  known.add(items.flatMap((it, i) => it.alerts.map((a) => [a.idempotencyKey, stored[i]!.id] as const)));
   return items.map((it, i) => summarize(it.alerts, stored[i]!));
 }
 

@@ -66,23 +66,46 @@ it("an ignore rule and a silence still suppress incidents made in a burst", asyn
   expect(byService["real.service"]).toMatchObject({ state: "open" });
 });
 
-it("a repeat moves last_seen_at without counting, and a repeat within a second leaves the row alone", async () => {
+it("a repeat is answered from memory: no row, counted on the delivery it repeats, last_seen_at moved at the flush", async () => {
   h = await createTestApp({ triage: { settleSeconds: 3600 } });
-  expect((await h.post("generic", alert("disk.service", "d1"))).status).toBe(202);
+  const firstAnswer = (await (await h.post("generic", alert("disk.service", "d1"))).json()) as {
+    delivery: number;
+  };
   const first = await h.t.db.selectFrom("incidents").selectAll().executeTakeFirstOrThrow();
   h.clock.advance(0.5);
-  expect(await (await h.post("generic", alert("disk.service", "d1"))).json()).toMatchObject({
+  expect(await (await h.post("generic", alert("disk.service", "d1"))).json()).toEqual({
+    accepted: 0,
     duplicates: 1,
+    incidents: [],
+    delivery: firstAnswer.delivery,
+    repeat: true,
   });
-  const soon = await h.t.db.selectFrom("incidents").selectAll().executeTakeFirstOrThrow();
-  expect(soon.last_seen_at).toEqual(first.last_seen_at);
   h.clock.advance(60);
-  expect(await (await h.post("generic", alert("disk.service", "d1"))).json()).toMatchObject({
-    duplicates: 1,
-  });
+  expect((await h.post("generic", alert("disk.service", "d1"))).status).toBe(202);
+  // Nothing is written until the flush: one statement for both repeats.
+  expect(await h.t.db.selectFrom("deliveries").select("id").execute()).toHaveLength(1);
+  expect(h.repeats.unwritten).toBe(2);
+  await h.repeats.flush();
   const later = await h.t.db.selectFrom("incidents").selectAll().executeTakeFirstOrThrow();
   expect(later.last_seen_at.getTime()).toBe(first.last_seen_at.getTime() + 60_500);
   expect(later.occurrences).toBe(1);
+  const deliveries = await h.t.db
+    .selectFrom("deliveries")
+    .select(["id", "duplicate_alerts", "repeats", "last_repeat_at"])
+    .execute();
+  expect(deliveries).toEqual([
+    { id: firstAnswer.delivery, duplicate_alerts: 0, repeats: 2, last_repeat_at: later.last_seen_at },
+  ]);
+});
+
+it("a delivery with one new alert among repeats is stored whole", async () => {
+  h = await createTestApp({ triage: { settleSeconds: 3600 } });
+  expect((await h.post("generic", alert("disk.service", "d1"))).status).toBe(202);
+  const both = {
+    alerts: [...alert("disk.service", "d1").alerts, ...alert("disk.service", "d2").alerts],
+  };
+  expect(await (await h.post("generic", both)).json()).toMatchObject({ accepted: 1, duplicates: 1 });
   const deliveries = await h.t.db.selectFrom("deliveries").select("duplicate_alerts").orderBy("id").execute();
-  expect(deliveries.map((d) => d.duplicate_alerts)).toEqual([0, 1, 1]);
+  expect(deliveries.map((d) => d.duplicate_alerts)).toEqual([0, 1]);
+  expect(h.repeats.unwritten).toBe(0);
 });

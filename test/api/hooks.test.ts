@@ -35,16 +35,24 @@ describe("POST /hooks/*", () => {
     ]);
   });
 
-  it("does not count a retried delivery twice", async () => {
+  it("does not count a retried delivery twice: it is counted on the delivery it repeats", async () => {
     const before = await tableCounts(h.t.db);
     const res = await h.post("openobserve", JELLYFIN);
     expect(res.status).toBe(202);
-    expect(await res.json()).toMatchObject({ accepted: 0, duplicates: 1 });
+    const answer = (await res.json()) as { delivery: number };
+    expect(answer).toMatchObject({ accepted: 0, duplicates: 1, repeat: true });
+    await h.repeats.flush();
     const after = await tableCounts(h.t.db);
     expect(after.alerts).toBe(before.alerts);
-    expect(after.deliveries).toBe(before.deliveries + 1);
+    expect(after.deliveries).toBe(before.deliveries);
     const inc = await h.t.db.selectFrom("incidents").select("occurrences").executeTakeFirstOrThrow();
     expect(inc.occurrences).toBe(1);
+    const original = await h.t.db
+      .selectFrom("deliveries")
+      .select("repeats")
+      .where("id", "=", answer.delivery)
+      .executeTakeFirstOrThrow();
+    expect(original.repeats).toBe(1);
   });
 
   it.each([

@@ -108,9 +108,10 @@ describe("migrations", () => {
         "0002_run_usage",
         "0004_deployments",
         "0008_run_committed",
+        "0009_delivery_repeats",
       ]);
       const applied = await sql<{ n: number }>`SELECT count(*)::int AS n FROM schema_migrations`.execute(a);
-      expect(applied.rows[0]?.n).toBe(4);
+      expect(applied.rows[0]?.n).toBe(5);
     } finally {
       await a.destroy();
       await b.destroy();
@@ -135,7 +136,11 @@ describe("migrations", () => {
                        ('fp-o', 'pr_open', 'generic', 'nginx down', 'ServiceDown', ${merged}, ${merged},
                   ${merged}, NULL, NULL, NULL, NULL)`.execute(db);
       const before = await sql<Record<string, unknown>>`SELECT * FROM incidents ORDER BY id`.execute(db);
-      expect(await migrateToLatest(db as never)).toEqual(["0004_deployments", "0008_run_committed"]);
+      expect(await migrateToLatest(db as never)).toEqual([
+        "0004_deployments",
+        "0008_run_committed",
+        "0009_delivery_repeats",
+      ]);
       const after = await sql<Record<string, unknown>>`SELECT * FROM incidents ORDER BY id`.execute(db);
       for (const [i, row] of after.rows.entries()) {
         expect(row).toEqual({
@@ -167,6 +172,7 @@ describe("migrations", () => {
         "0002_run_usage",
         "0004_deployments",
         "0008_run_committed",
+        "0009_delivery_repeats",
       ]);
       const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM incidents`.execute(db);
       expect(r.rows[0]?.n).toBe(0);

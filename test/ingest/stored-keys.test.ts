@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { StoredKeys } from "../../src/ingest/stored-keys.js";
 
 describe("StoredKeys", () => {
-  it("knows a key until its time to live has passed", () => {
+  it("knows a key, and the delivery that carried it, until its time to live has passed", () => {
     let now = 1_000;
     const keys = new StoredKeys({ max: 10, ttlMs: 100, now: () => now });
-    keys.add(["a"]);
-    expect(keys.has("a")).toBe(true);
+    keys.add([["a", 7]]);
+    expect(keys.deliveryOf("a")).toBe(7);
     expect(keys.has("b")).toBe(false);
     now += 99;
     expect(keys.has("a")).toBe(true);
@@ -15,12 +15,37 @@ describe("StoredKeys", () => {
     expect(keys.size).toBe(0);
   });
 
-  it("keeps at most `max` keys, dropping the least recently added", () => {
+  it("a key learned again keeps its first delivery and its age: the table is asked again after the time to live", () => {
+    let now = 0;
+    const keys = new StoredKeys({ max: 10, ttlMs: 100, now: () => now });
+    keys.add([["a", 1]]);
+    now = 90;
+    keys.add([["a", 2]]);
+    expect(keys.deliveryOf("a")).toBe(1);
+    now = 100;
+    expect(keys.has("a")).toBe(false);
+  });
+
+  it("keeps at most `max` keys, dropping the oldest", () => {
     const keys = new StoredKeys({ max: 3, ttlMs: 1_000, now: () => 0 });
-    keys.add(["a", "b", "c"]);
-    keys.add(["a"]); // a is fresh again: b is now the oldest
-    keys.add(["d"]);
+    keys.add([
+      ["a", 1],
+      ["b", 1],
+      ["c", 1],
+    ]);
+    keys.add([["d", 2]]);
     expect(keys.size).toBe(3);
-    expect(["a", "b", "c", "d"].filter((k) => keys.has(k))).toEqual(["a", "c", "d"]);
+    expect(["a", "b", "c", "d"].filter((k) => keys.has(k))).toEqual(["b", "c", "d"]);
+  });
+
+  it("names a repeat only when every key is known: the delivery of the first", () => {
+    const keys = new StoredKeys({ max: 10, ttlMs: 1_000, now: () => 0 });
+    keys.add([
+      ["a", 1],
+      ["b", 2],
+    ]);
+    expect(keys.repeatOf(["b", "a"])).toBe(2);
+    expect(keys.repeatOf(["a", "c"])).toBeUndefined();
+    expect(keys.repeatOf([])).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ import { createApp } from "../../src/app.js";
 import { ManualClock } from "../../src/clock.js";
 import { type Config, parseConfig, resolveConfig, type Secrets } from "../../src/config/load.js";
 import type { IncidentDeps } from "../../src/incidents/deps.js";
+import { RepeatLedger } from "../../src/ingest/repeats.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export const TOKEN = "test-token-0123456789";
@@ -43,6 +44,8 @@ export interface TestApp {
   clock: ManualClock;
   lines: Record<string, unknown>[];
   wakes: { n: number };
+  /** Exact repeats counted in memory; not flushed on a timer here: a test calls `flush()`. */
+  repeats: RepeatLedger;
   post(source: string, body: string | object, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
@@ -58,8 +61,10 @@ export async function createTestApp(
   const config = testConfig(raw, t.url);
   const wakes = { n: 0 };
   const deps: IncidentDeps = { db: t.db, log, clock, config, wakeRuns: () => void wakes.n++ };
+  const repeats = new RepeatLedger(t.db, log);
   const app = createApp({
     ...deps,
+    repeats,
     secrets: { token: TOKEN, sourceTokens: {}, agentEnv: {}, ...secrets },
     metrics: new Metrics(),
   });
@@ -70,12 +75,16 @@ export async function createTestApp(
     clock,
     lines,
     wakes,
+    repeats,
     post: async (source, body, headers = {}) =>
       await app.request(`/hooks/${source}`, {
         method: "POST",
         headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...headers },
         body: typeof body === "string" ? body : JSON.stringify(body),
       }),
-    close: () => t.drop(),
+    close: async () => {
+      await repeats.close();
+      await t.drop();
+    },
   };
 }
