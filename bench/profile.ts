@@ -33,6 +33,8 @@ export interface ServiceWindow {
   gc: Record<string, { count: number; totalMs: number; maxMs: number }>;
   gcPausesOver5ms: { kind: string; atMs: number; ms: number }[];
   heapUsedMiB: number;
+  /** Peaks of process.memoryUsage() over the window. */
+  peakMiB?: Record<string, number>;
 }
 
 export interface Statement {

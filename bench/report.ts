@@ -16,6 +16,8 @@ export interface BenchResults {
   agentStart?: AgentStartResult;
   /** `--profile`: what each paced run's time went to. */
   profiles?: Profile[];
+  /** `--profile`: the storm's memory and CPU. */
+  stormProfile?: Pick<Profile, "service" | "parts" | "top">;
   notes: string[];
 }
 
@@ -86,6 +88,24 @@ export function markdown(r: BenchResults): string {
     );
   }
   for (const p of r.profiles ?? []) out.push("", ...profileMarkdown(p));
+  const sp = r.stormProfile;
+  if (sp?.service) {
+    const w = sp.service;
+    const peak = Object.entries(w.peakMiB ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+    const gc = Object.entries(w.gc)
+      .map(([k, g]) => `${k} ${g.count}× (longest ${g.maxMs} ms)`)
+      .join(", ");
+    out.push(
+      "",
+      "### Profile: the storm",
+      "",
+      `Peak memory, MiB (sampled every 20 ms): ${peak}. ${w.cpuSeconds} CPU s in ${w.seconds} s; event-loop delay p99 ${w.eventLoopDelayMs.p99} ms, max ${w.eventLoopDelayMs.max} ms; GC: ${gc}.`,
+      "",
+      `CPU by part: ${sp.parts.map((x) => `${x.part} ${x.percent}%`).join(", ")}.`,
+    );
+  }
   if (r.notes.length) {
     out.push("");
     for (const n of r.notes) out.push(`- ${n}`);

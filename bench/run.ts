@@ -48,6 +48,8 @@ const { values: args } = parseArgs({
     "agent-start": { type: "boolean", default: false },
     /** agent.network for the agent-start runs: allowlist (default: the egress proxy) or host. */
     "agent-network": { type: "string", default: "allowlist" },
+    /** Only the storm (its RSS and time): no throughput runs, no agent start. */
+    "storm-only": { type: "boolean", default: false },
     /** Profile each paced run: CPU profile, event-loop delay and GC of the service, PostgreSQL's statements and waits. */
     profile: { type: "boolean", default: false },
   },
@@ -184,21 +186,37 @@ async function stormAndAgent(dir: string, results: BenchResults): Promise<void> 
       triage: { settleSeconds: 0 },
     },
   });
+  const probeDir = join(dir, "probe");
+  mkdirSync(probeDir);
   const svc = await track(
-    startService(config, { logFile: join(dir, "healer.log"), ...(builtMain ? { main: builtMain } : {}) }),
+    startService(config, {
+      logFile: join(dir, "healer.log"),
+      ...(builtMain ? { main: builtMain } : {}),
+      ...(args.profile ? { nodeArgs: ["--import", PROBE], env: { HEALER_BENCH_PROBE_DIR: probeDir } } : {}),
+    }),
     (s) => s.stop(),
   );
   if (!args["agent-start"]) {
     log(`storm: ${stormAlerts} alerts of one fingerprint`);
+    if (args.profile) {
+      process.kill(svc.pid, "SIGUSR2");
+      await new Promise((r) => setTimeout(r, 200));
+    }
     results.storm = await storm(svc, bdb.db, {
       token: TOKEN,
       alerts: stormAlerts,
       connections,
       seconds: args.quick ? 20 : Number(args["storm-seconds"]),
     });
+    if (args.profile) {
+      process.kill(svc.pid, "SIGUSR2");
+      const window = await readWindow(probeDir, 1);
+      results.stormProfile = { service: window, ...summarizeCpuProfile(window.profilePath) };
+    }
     await waitRunsIdle(bdb.db, 60_000);
     results.storm.runs = Number((await bdb.db.selectFrom("runs").select("id").execute()).length);
   }
+  if (args["storm-only"]) return;
   log(`decision → agent start, ${args.samples} samples`);
   results.agentStart = {
     ...(await agentStartLatency(svc, bdb.db, { token: TOKEN, stateDir, samples: Number(args.samples) })),
@@ -264,7 +282,7 @@ async function main(): Promise<number> {
       log("building the service (tsc -p tsconfig.build.json → bench/.build/dist)");
       builtMain = buildService();
     }
-    if (!args["agent-start"]) {
+    if (!args["agent-start"] && !args["storm-only"]) {
       mkdirSync(join(dir, "throughput"));
       await throughput(join(dir, "throughput"), results);
       await cleanupAll();

@@ -20,6 +20,12 @@ export interface ServiceProcess {
   stderrText(): string;
 }
 
+/**
+ * The Node options the NixOS module's unit runs `serve` with (module/default.nix, NODE_OPTIONS): the
+ * bench measures the service as it runs there. test/structure/node-options.test.ts keeps them equal.
+ */
+export const SERVICE_NODE_OPTIONS = ["--max-old-space-size=256"];
+
 export class ServiceStartError extends Error {
   readonly code = "service_start_failed";
 }
@@ -58,7 +64,7 @@ export async function startService(
   const entry = opts.main ? [opts.main] : ["--import", "tsx", "src/main.ts"];
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(opts.nodeArgs ?? []), ...entry, "serve", "--config", configPath],
+    [...SERVICE_NODE_OPTIONS, ...(opts.nodeArgs ?? []), ...entry, "serve", "--config", configPath],
     {
       cwd: ROOT,
       stdio: ["ignore", out, "pipe"],

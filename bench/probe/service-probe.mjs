@@ -42,7 +42,24 @@ async function start() {
     }
   });
   observer.observe({ entryTypes: ["gc"] });
-  return { session, delay, gc, pauses, observer, startedAt: performance.now(), cpu: process.cpuUsage() };
+  // Peak of each part of the memory (RSS is all of it; V8's heap, and Buffers outside it).
+  const memory = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(memory)) memory[k] = Math.max(memory[k], m[k]);
+  };
+  const sampler = setInterval(sample, 20);
+  return {
+    session,
+    delay,
+    gc,
+    pauses,
+    observer,
+    memory,
+    sampler,
+    startedAt: performance.now(),
+    cpu: process.cpuUsage(),
+  };
 }
 
 async function stop(w, index) {
@@ -50,6 +67,7 @@ async function stop(w, index) {
   w.session.disconnect();
   w.observer.disconnect();
   w.delay.disable();
+  clearInterval(w.sampler);
   // The histogram holds whole timer intervals: the delay is what exceeds the resolution.
   const ms = (ns) => Math.max(0, round(ns / 1e6 - RESOLUTION_MS));
   const cpu = process.cpuUsage(w.cpu);
@@ -70,6 +88,7 @@ async function stop(w, index) {
     ),
     gcPausesOver5ms: w.pauses.slice(0, 200),
     heapUsedMiB: round(process.memoryUsage().heapUsed / 2 ** 20),
+    peakMiB: Object.fromEntries(Object.entries(w.memory).map(([k, v]) => [k, round(v / 2 ** 20)])),
   };
   writeFileSync(join(dir, `window-${index}.cpuprofile`), JSON.stringify(profile));
   writeFileSync(join(dir, `window-${index}.json`), JSON.stringify(summary));

@@ -176,8 +176,9 @@ in
     }
   )
   (expect "no secret path appears in the generated config" (!lib.hasInfix "/run/secrets" fullJson) fullJson)
-  (expect "the LLM keys never reach the service's own environment" (
-    !(fullService ? EnvironmentFile) && fullUnit.environment == { }
+  (expect "the LLM keys never reach the service's own environment: it holds only the heap bound" (
+    !(fullService ? EnvironmentFile)
+    && fullUnit.environment == { NODE_OPTIONS = "--max-old-space-size=256"; }
   ) fullUnit.environment)
   (expect "no null is written: unset options are left to the program's defaults" (
     !lib.hasInfix "null" (builtins.toJSON (h.settingsOf minimal))

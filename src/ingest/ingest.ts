@@ -176,12 +176,12 @@ async function judgeTouched(deps: IncidentDeps, results: Stored[]): Promise<(Err
     }
   });
   const touches = [...merged.values()];
-  for (const t of touches) {
-    if (t.created) {
-      const delivery = results[t.deliveries[0]!]!.deliveryId;
-      deps.log.info({ incident: t.id, delivery, event: "created" }, "new incident");
-    }
-  }
+  logCreated(
+    deps,
+    touches
+      .filter((t) => t.created)
+      .map((t) => ({ id: t.id, delivery: results[t.deliveries[0]!]!.deliveryId })),
+  );
   const errors: (Error | undefined)[] = results.map(() => undefined);
   try {
     await triageBatch(deps, touches);
@@ -196,3 +196,24 @@ async function judgeTouched(deps: IncidentDeps, results: Stored[]): Promise<(Err
   }
   return errors;
 }
+
+/** A line per new incident; a batch that made many (a storm of distinct problems) gets one line. */
+function logCreated(deps: IncidentDeps, created: { id: number; delivery: number }[]): void {
+  if (created.length <= MAX_CREATED_LINES) {
+    for (const c of created)
+      deps.log.info({ incident: c.id, delivery: c.delivery, event: "created" }, "new incident");
+    return;
+  }
+  const ids = created.map((c) => c.id);
+  deps.log.info(
+    {
+      // A batch draws its ids together: the range says which (journald cuts long lines).
+      incidents: { count: created.length, from: Math.min(...ids), to: Math.max(...ids) },
+      deliveries: [...new Set(created.map((c) => c.delivery))].slice(0, 100),
+      event: "created",
+    },
+    `${created.length} new incidents`,
+  );
+}
+
+const MAX_CREATED_LINES = 5;

@@ -36,7 +36,15 @@ export async function persist(db: Db, items: StoreItem[], known = new StoredKeys
   });
   // Committed: the keys the statement checked against the table are stored now, new or not.
   // Learned only here (a failed batch teaches nothing).
-  known.add(items.flatMap((it, i) => it.alerts.map((a) => [a.idempotencyKey, stored[i]!.id] as const)));
+  const keys: string[] = [];
+  const deliveries: number[] = [];
+  items.forEach((it, i) => {
+    for (const a of it.alerts) {
+      keys.push(a.idempotencyKey);
+      deliveries.push(stored[i]!.id);
+    }
+  });
+  known.add(keys, deliveries);
   return items.map((it, i) => summarize(it.alerts, stored[i]!));
 }
 

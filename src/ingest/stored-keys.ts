@@ -45,19 +45,28 @@ export class StoredKeys {
   }
 
   /**
-   * Records keys known committed with the delivery that carried them (call after the commit). A
-   * known key keeps its delivery and its time to live (the table is asked again once it passed).
-   * The oldest entries make room.
+   * Records keys known committed, each with the delivery that carried it (`deliveries[i]` for
+   * `keys[i]`; call after the commit).
+   * A known key keeps its delivery and its time to live (the table is asked again once it passed).
+   * The oldest entries make room. One clock read and one eviction pass a call: a batch brings
+   * thousands of keys.
    */
-  add(entries: Iterable<readonly [key: string, delivery: number]>): void {
-    const until = this.now() + this.opts.ttlMs;
-    for (const [key, delivery] of entries) {
-      if (this.has(key)) continue;
-      this.seen.set(key, { until, delivery });
-      if (this.seen.size > this.opts.max) {
-        const oldest = this.seen.keys().next().value;
-        if (oldest !== undefined) this.seen.delete(oldest);
-      }
+  add(keys: readonly string[], deliveries: readonly number[]): void {
+    const now = this.now();
+    const until = now + this.opts.ttlMs;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const entry = this.seen.get(key);
+      if (entry !== undefined && entry.until > now) continue;
+      if (entry !== undefined) this.seen.delete(key); // expired: goes to the end as new
+      this.seen.set(key, { until, delivery: deliveries[i]! });
+    }
+    let excess = this.seen.size - this.opts.max;
+    if (excess <= 0) return;
+    // The Map's order is insertion order: the oldest first.
+    for (const key of this.seen.keys()) {
+      if (excess-- <= 0) break;
+      this.seen.delete(key);
     }
   }
 

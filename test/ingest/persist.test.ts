@@ -157,7 +157,7 @@ describe("persist with the keys this process saw committed", () => {
     // persist never skips work on what it knows; the ingester answers repeats before it.
     const it9 = item(app, ["k9"]);
     const known = new StoredKeys();
-    known.add(keysOf(it9).map((k) => [k, 1] as const));
+    known.add(keysOf(it9), [1]);
     const [r] = await persist(app.t.db, [it9], known);
     expect(r).toMatchObject({ accepted: 1, duplicates: 0 });
     expect(await alertCount(app)).toBe(1);
