@@ -4,9 +4,21 @@ import { ApiError } from "./errors.js";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
+// The expected tokens are few and fixed: their digests are kept, not made again per request.
+const expectedDigests = new Map<string, Buffer>();
+function expectedDigest(token: string): Buffer {
+  let d = expectedDigests.get(token);
+  if (!d) {
+    if (expectedDigests.size > 16) expectedDigests.clear();
+    d = digest(token);
+    expectedDigests.set(token, d);
+  }
+  return d;
+}
+
 /** Constant-time comparison (hashing first makes the lengths equal). */
 export function tokenMatches(given: string, expected: string): boolean {
-  return expected !== "" && timingSafeEqual(digest(given), digest(expected));
+  return expected !== "" && timingSafeEqual(digest(given), expectedDigest(expected));
 }
 
 /**

@@ -5,6 +5,7 @@ import { insertDelivery, isWriteConflict } from "./deliveries.repo.js";
 import { groupCommit } from "./group-commit.js";
 import { parseDelivery } from "./parsers.js";
 import { persist, type Stored, type StoreItem } from "./persist.js";
+import { type BodyAlerts, RepeatBodies } from "./repeat-bodies.js";
 import { RepeatLedger } from "./repeats.js";
 import { StoredKeys } from "./stored-keys.js";
 
@@ -53,6 +54,7 @@ export interface IngesterOptions {
  */
 export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): Ingester {
   const known = new StoredKeys();
+  const bodies = new RepeatBodies();
   // Made on the first repeat when the caller gives none (a one-off ingest never starts a timer).
   let ledger = opts.repeats;
   const repeats = () => {
@@ -75,7 +77,7 @@ export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): 
       unavailable: opts.unavailable ?? (() => false),
     },
   );
-  return (req) => ingestOne(deps, { commit, known, repeats }, req);
+  return (req) => ingestOne(deps, { commit, known, bodies, repeats }, req);
 }
 
 /** How often counted repeats are written when the caller gives no ledger of its own. */
@@ -84,6 +86,7 @@ export const REPEAT_FLUSH_MS = 1000;
 interface Store {
   commit(item: StoreItem): Promise<Stored>;
   known: StoredKeys;
+  bodies: RepeatBodies;
   repeats(): RepeatLedger;
 }
 
@@ -95,6 +98,12 @@ interface Store {
  */
 async function ingestOne(deps: IncidentDeps, store: Store, req: IngestRequest): Promise<IngestOutcome> {
   const receivedAt = deps.clock.now();
+  // A body parsed before in this minute: its keys are known without parsing it again.
+  const seen = store.bodies.get(req.source, receivedAt, req.body);
+  if (seen) {
+    const repeat = answerRepeat(store, seen, receivedAt);
+    if (repeat) return repeat;
+  }
   const parsed = parseDelivery(req.source, req.body, { receivedAt });
   const base = {
     source: req.source,
@@ -121,24 +130,13 @@ async function ingestOne(deps: IncidentDeps, store: Store, req: IngestRequest): 
     deps.log.info({ delivery: deliveryId, source: req.source }, `test notification: ${parsed.note}`);
     return { kind: "accepted", deliveryId, accepted: 0, duplicates: 0, incidents: [], test: true };
   }
-  const repeatOf = store.known.repeatOf(parsed.alerts.map((a) => a.idempotencyKey));
-  if (repeatOf !== undefined) {
-    store.repeats().record(
-      repeatOf,
-      receivedAt,
-      parsed.alerts.map((a) => a.fingerprint),
-    );
-    const n = parsed.alerts.length;
-    return {
-      kind: "accepted",
-      deliveryId: repeatOf,
-      accepted: 0,
-      duplicates: n,
-      incidents: [],
-      test: false,
-      repeat: true,
-    };
-  }
+  const alerts: BodyAlerts = {
+    keys: parsed.alerts.map((a) => a.idempotencyKey),
+    fingerprints: [...new Set(parsed.alerts.map((a) => a.fingerprint))],
+  };
+  store.bodies.set(req.source, receivedAt, req.body, alerts);
+  const repeat = answerRepeat(store, alerts, receivedAt);
+  if (repeat) return repeat;
   const stored = await store.commit({ base, alerts: parsed.alerts });
   return {
     kind: "accepted",
@@ -147,6 +145,22 @@ async function ingestOne(deps: IncidentDeps, store: Store, req: IngestRequest): 
     duplicates: stored.duplicates,
     incidents: stored.touched.map((t) => t.id),
     test: false,
+  };
+}
+
+/** When every alert's key is known committed: counted on the delivery it repeats, and answered. */
+function answerRepeat(store: Store, alerts: BodyAlerts, receivedAt: Date): IngestOutcome | undefined {
+  const repeatOf = store.known.repeatOf(alerts.keys);
+  if (repeatOf === undefined) return undefined;
+  store.repeats().record(repeatOf, receivedAt, alerts.fingerprints);
+  return {
+    kind: "accepted",
+    deliveryId: repeatOf,
+    accepted: 0,
+    duplicates: alerts.keys.length,
+    incidents: [],
+    test: false,
+    repeat: true,
   };
 }
 

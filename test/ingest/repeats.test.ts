@@ -101,3 +101,19 @@ it("serve writes the counted repeats before it closes the database", async () =>
   const row = await healer.t.db.selectFrom("deliveries").select("repeats").executeTakeFirstOrThrow();
   expect(row.repeats).toBe(5);
 });
+
+describe("a body seen before in the same minute", () => {
+  it("is a repeat without a parse; in the next minute it is parsed again (keys may carry the minute)", async () => {
+    h = await createTestApp({ triage: { settleSeconds: 3600 } });
+    // No startsAt and no key: the generic format keys the occurrence by the received minute.
+    const minuteKeyed = { alerts: [{ name: "unit-failed", service: "disk.service", host: "nas" }] };
+    const first = (await (await h.post("generic", minuteKeyed)).json()) as { accepted: number };
+    expect(first.accepted).toBe(1);
+    expect(await (await h.post("generic", minuteKeyed)).json()).toMatchObject({ accepted: 0, repeat: true });
+    h.clock.advance(60);
+    // A new minute is a new occurrence: parsed, stored, counted.
+    expect(await (await h.post("generic", minuteKeyed)).json()).toMatchObject({ accepted: 1 });
+    const incident = await h.t.db.selectFrom("incidents").select("occurrences").executeTakeFirstOrThrow();
+    expect(incident.occurrences).toBe(2);
+  });
+});
