@@ -105,7 +105,15 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && skip === undefined)(
             "nas-01": { address: "127.0.0.1", port: closed, user: sshd.user },
             "router-01": { address: "localhost", port: sshd.port, user: sshd.user },
           },
-          inspect: { sshKeyFile: keyFile, knownHostsFile: sshd.knownHostsFile, commands, timeoutSeconds: 20 },
+          // Cut below OpenCode's own limit (50 KiB, keeping the tail): the model sees our cut and its
+          // notice whole, not OpenCode's truncation of it (which made this test fail one run in two).
+          inspect: {
+            sshKeyFile: keyFile,
+            knownHostsFile: sshd.knownHostsFile,
+            commands,
+            timeoutSeconds: 20,
+            maxOutputBytes: 16384,
+          },
         }),
       });
     }, 60_000);
@@ -159,7 +167,8 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && skip === undefined)(
       expect(toolResult(8)).toMatch(/^inspect: unknown host key for router-01 .*inspect\.knownHostsFile/);
       const cut = toolResult(9);
       expect(cut).toContain("0123456789abcdef");
-      expect(cut).toContain("inspect: output cut at 65536 bytes (inspect.maxOutputBytes)");
+      expect(cut).not.toContain("output truncated");
+      expect(cut).toContain("inspect: output cut at 16384 bytes (inspect.maxOutputBytes)");
       // OpenCode denies reading outside the worktree; had it run, the sandbox shows an empty file.
       expect(toolResult(10)).toMatch(new RegExp(`${denied.source}|^\\s*$`));
 
@@ -193,7 +202,7 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && skip === undefined)(
       expect(hosts).not.toContain("nas-02");
       expect(inspected.find((e) => e.data.argv?.toString() === `cat,${big}`)?.data).toMatchObject({
         exitCode: 141,
-        bytes: 65536,
+        bytes: 16384,
         truncated: true,
       });
       expect(log).toMatch(/# homelab-healer: inspect media-01 ls -l .*: exit 0, \d+ bytes, \d+ ms/);
