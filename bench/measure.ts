@@ -4,7 +4,8 @@ import { cpuMeter, rssSampler } from "./proc.js";
 
 /** A process under load: where to send, what, and whose CPU and memory to watch. */
 export interface Target {
-  name: "healer" | "alertmanager";
+  /** `node-floor`: bench/floor-server.mjs, the ceiling of one Node.js thread serving HTTP here. */
+  name: "healer" | "alertmanager" | "node-floor";
   pid: number;
   url: string;
   headers: Record<string, string>;

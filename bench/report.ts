@@ -24,9 +24,13 @@ export interface BenchResults {
 const fmt = (n: number) => (Number.isFinite(n) ? n.toLocaleString("en-US") : "–");
 
 /** Our alerts/s over Alertmanager's for the same scenario. */
-export function ratio(r: BenchResults, scenario: string): number | undefined {
+export function ratio(
+  r: BenchResults,
+  scenario: string,
+  target: Measurement["target"] = "healer",
+): number | undefined {
   const full = r.runs.filter((m) => m.scenario === scenario && m.rate === null);
-  const ours = full.find((m) => m.target === "healer");
+  const ours = full.find((m) => m.target === target);
   const theirs = full.find((m) => m.target === "alertmanager");
   if (!ours || !theirs || theirs.alertsPerSecond === 0) return undefined;
   return Math.round((ours.alertsPerSecond / theirs.alertsPerSecond) * 100) / 100;
@@ -50,7 +54,10 @@ export function markdown(r: BenchResults): string {
   for (const m of r.runs) {
     const q = m.rate === null ? "max" : `${fmt(m.rate)} req/s`;
     const cpu = `${m.cpuUsPerAlert.server} · ${m.cpuUsPerAlert.postgres} · ${m.cpuUsPerAlert.client}`;
-    const rt = m.target === "healer" && m.rate === null ? ratio(r, m.scenario) : undefined;
+    const rt =
+      (m.target === "healer" || m.target === "node-floor") && m.rate === null
+        ? ratio(r, m.scenario, m.target)
+        : undefined;
     out.push(
       `| ${m.label} | ${m.target} | ${q} | ${fmt(m.alertsPerSecond)} | ${m.p50Ms} | ${m.p99Ms} | ${m.peakRssMiB} | ${cpu} | ${fmt(m.load.non2xx + m.load.errors)} | ${rt === undefined ? "" : `${rt}×`} |`,
     );

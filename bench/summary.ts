@@ -62,6 +62,12 @@ for (const [key, label] of scenarios) {
     )} | ${cell(full.map((m) => m?.peakRssMiB))} |`,
   );
 }
+const floor = runs.map((r) => ratio(r, "repeated", "node-floor"));
+if (floor.some((x) => x !== undefined))
+  out.push(
+    "",
+    `One Node.js thread with node:http and nothing else (bench/floor-server.mjs), one alert repeated: ${cell(floor, "×")} Alertmanager.`,
+  );
 out.push("");
 out.push(
   `Storm (100k alerts of one fingerprint): peak RSS ${cell(
