@@ -468,9 +468,9 @@ export const configSchema = z
           ),
         timeoutSeconds: positive.default(30).describe("one inspected command's wall clock"),
         maxOutputBytes: positive
-          .default(65536)
+          .default(32768)
           .describe(
-            "one inspected command's output (stdout and stderr); the rest is cut, and the agent told",
+            "one inspected command's output (stdout and stderr); the rest is cut, and the agent told (keep it under OpenCode's own 50 KiB, which would cut the notice)",
           ),
       })
       .strict()

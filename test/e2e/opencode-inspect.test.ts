@@ -105,15 +105,9 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && skip === undefined)(
             "nas-01": { address: "127.0.0.1", port: closed, user: sshd.user },
             "router-01": { address: "localhost", port: sshd.port, user: sshd.user },
           },
-          // Cut below OpenCode's own limit (50 KiB, keeping the tail): the model sees our cut and its
-          // notice whole, not OpenCode's truncation of it (which made this test fail one run in two).
-          inspect: {
-            sshKeyFile: keyFile,
-            knownHostsFile: sshd.knownHostsFile,
-            commands,
-            timeoutSeconds: 20,
-            maxOutputBytes: 16384,
-          },
+          // The default cut (32 KiB) is under OpenCode's own limit (50 KiB, keeping the tail): the model
+          // sees our cut and its notice whole (a 64 KiB cut made this test fail one run in two).
+          inspect: { sshKeyFile: keyFile, knownHostsFile: sshd.knownHostsFile, commands, timeoutSeconds: 20 },
         }),
       });
     }, 60_000);
@@ -168,7 +162,7 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && skip === undefined)(
       const cut = toolResult(9);
       expect(cut).toContain("0123456789abcdef");
       expect(cut).not.toContain("output truncated");
-      expect(cut).toContain("inspect: output cut at 16384 bytes (inspect.maxOutputBytes)");
+      expect(cut).toContain("inspect: output cut at 32768 bytes (inspect.maxOutputBytes)");
       // OpenCode denies reading outside the worktree; had it run, the sandbox shows an empty file.
       expect(toolResult(10)).toMatch(new RegExp(`${denied.source}|^\\s*$`));
 
@@ -202,7 +196,7 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && skip === undefined)(
       expect(hosts).not.toContain("nas-02");
       expect(inspected.find((e) => e.data.argv?.toString() === `cat,${big}`)?.data).toMatchObject({
         exitCode: 141,
-        bytes: 16384,
+        bytes: 32768,
         truncated: true,
       });
       expect(log).toMatch(/# homelab-healer: inspect media-01 ls -l .*: exit 0, \d+ bytes, \d+ ms/);

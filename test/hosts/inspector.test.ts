@@ -83,7 +83,7 @@ describe("hosts.* and inspect.* in the config", () => {
       inspect: { sshKeyFile: "k", knownHostsFile: "kh" },
     });
     expect(c.hosts["media-01"]).toEqual({ address: "10.0.0.5", port: 22, user: "healer-inspect" });
-    expect(c.inspect).toMatchObject({ timeoutSeconds: 30, maxOutputBytes: 65536 });
+    expect(c.inspect).toMatchObject({ timeoutSeconds: 30, maxOutputBytes: 32768 });
     expect(c.inspect.commands).toEqual(DEFAULT_INSPECT_COMMANDS);
   });
 
