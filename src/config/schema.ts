@@ -470,7 +470,7 @@ export const configSchema = z
         maxOutputBytes: positive
           .default(32768)
           .describe(
-            "one inspected command's output (stdout and stderr); the rest is cut, and the agent told (keep it under OpenCode's own 50 KiB, which would cut the notice)",
+            "one inspected command's output (stdout and stderr); the rest is cut, and the agent told (keep it under OpenCode's own 50 KiB: it truncates a longer output itself, and the notice may not be in what it keeps)",
           ),
       })
       .strict()

@@ -105,7 +105,7 @@ describe.runIf(OPENCODE !== undefined && HAS_BWRAP && skip === undefined)(
             "nas-01": { address: "127.0.0.1", port: closed, user: sshd.user },
             "router-01": { address: "localhost", port: sshd.port, user: sshd.user },
           },
-          // The default cut (32 KiB) is under OpenCode's own limit (50 KiB, keeping the tail): the model
+          // The default cut (32 KiB) is under OpenCode's own limit (50 KiB, past which it truncates): the model
           // sees our cut and its notice whole (a 64 KiB cut made this test fail one run in two).
           inspect: { sshKeyFile: keyFile, knownHostsFile: sshd.knownHostsFile, commands, timeoutSeconds: 20 },
         }),
