@@ -81,7 +81,7 @@ async function throughput(dir: string, results: BenchResults): Promise<void> {
     startService(config, {
       logFile: join(dir, "healer.log"),
       ...(builtMain ? { main: builtMain } : {}),
-      ...(args.profile ? { nodeArgs: ["--import", PROBE], env: { HEALER_BENCH_PROBE_DIR: probeDir } } : {}),
+      ...probeOptions(probeDir),
     }),
     (s) => s.stop(),
   );
@@ -184,6 +184,11 @@ function targetsOf(svc: ServiceProcess, am: AlertmanagerProcess): Target[] {
   ];
 }
 
+/** With --profile: the service loads the probe, which writes its windows to `dir`. */
+function probeOptions(dir: string): { nodeArgs?: string[]; env?: Record<string, string> } {
+  return args.profile ? { nodeArgs: ["--import", PROBE], env: { HEALER_BENCH_PROBE_DIR: dir } } : {};
+}
+
 /** bench/floor-server.mjs as a child process; resolves once it listens. */
 async function startFloor(): Promise<ChildProcess & { url: string }> {
   const child = spawn(process.execPath, [FLOOR], { stdio: ["ignore", "pipe", "inherit"] });
@@ -223,7 +228,7 @@ async function stormAndAgent(dir: string, results: BenchResults): Promise<void> 
     startService(config, {
       logFile: join(dir, "healer.log"),
       ...(builtMain ? { main: builtMain } : {}),
-      ...(args.profile ? { nodeArgs: ["--import", PROBE], env: { HEALER_BENCH_PROBE_DIR: probeDir } } : {}),
+      ...probeOptions(probeDir),
     }),
     (s) => s.stop(),
   );

@@ -12,7 +12,6 @@ import { createInspector } from "./hosts/inspect.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import { incidentTick } from "./incidents/maintenance.js";
 import { Inflight } from "./inflight.js";
-import { REPEAT_FLUSH_MS } from "./ingest/ingest.js";
 import { RepeatLedger } from "./ingest/repeats.js";
 import { createLifecycle } from "./lifecycle/lifecycle.js";
 import { type BoundServer, bindFirst } from "./listen.js";
@@ -120,7 +119,7 @@ async function serveBound(
   });
 
   const inflight = new Inflight();
-  const repeats = new RepeatLedger(db, log).start(REPEAT_FLUSH_MS);
+  const repeats = new RepeatLedger(db, log).start();
   const app = createApp({
     inflight,
     repeats,

@@ -58,7 +58,7 @@ export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): 
   // Made on the first repeat when the caller gives none (a one-off ingest never starts a timer).
   let ledger = opts.repeats;
   const repeats = () => {
-    if (!ledger) ledger = new RepeatLedger(deps.db, deps.log).start(REPEAT_FLUSH_MS);
+    if (!ledger) ledger = new RepeatLedger(deps.db, deps.log).start();
     return ledger;
   };
   const commit = groupCommit<StoreItem, Stored>(
@@ -79,9 +79,6 @@ export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): 
   );
   return (req) => ingestOne(deps, { commit, known, bodies, repeats }, req);
 }
-
-/** How often counted repeats are written when the caller gives no ledger of its own. */
-export const REPEAT_FLUSH_MS = 1000;
 
 interface Store {
   commit(item: StoreItem): Promise<Stored>;

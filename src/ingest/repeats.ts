@@ -2,6 +2,9 @@ import type { Logger } from "pino";
 import type { Db } from "../db/database.js";
 import { flushRepeats, type RepeatRow } from "./deliveries.repo.js";
 
+/** How often counted repeats are written. */
+const REPEAT_FLUSH_MS = 1000;
+
 /**
  * Deliveries answered as exact repeats (every alert's key known committed, `StoredKeys`): they add
  * no occurrence and get no row of their own. What the audit keeps of them is counted here and
@@ -64,7 +67,7 @@ export class RepeatLedger {
   }
 
   /** Flushes every `ms` until `close()`. */
-  start(ms: number): this {
+  start(ms = REPEAT_FLUSH_MS): this {
     this.timer ??= setInterval(() => void this.flush(), ms);
     this.timer.unref();
     return this;

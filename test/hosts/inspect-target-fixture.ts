@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
+import { DEFAULT_INSPECT_COMMANDS } from "../../src/hosts/commands.js";
 import { encodeArgv, installInspectProgram, type SshResult } from "../support/sshd.js";
 
 /*
@@ -34,26 +35,7 @@ export interface Refusal {
 /** The default allowlist (protocol) plus what these tests need to see effects. */
 const commands = (scratch: string): string[] => [
   "# the protocol's defaults",
-  "journalctl *",
-  "systemctl status *",
-  "systemctl show *",
-  "systemctl cat *",
-  "systemctl list-units *",
-  "systemctl list-units",
-  "systemctl is-failed *",
-  "findmnt",
-  "findmnt *",
-  "stat *",
-  "ls",
-  "ls *",
-  "id",
-  "id *",
-  "getent passwd *",
-  "getent group *",
-  "df",
-  "df *",
-  "nixos-version",
-  "nixos-version *",
+  ...DEFAULT_INSPECT_COMMANDS,
   "",
   "# for the tests: output of exact arguments, a literal bracket, and a write the refusals must not do",
   "printf *",
