@@ -1,15 +1,15 @@
 import { Hono } from "hono";
 import { apiRouter } from "./api/api.js";
-import { bearerAuth } from "./api/auth.js";
-import { statusOf, toApiError } from "./api/errors.js";
+import { bearerAuth, hookTokenFor } from "./api/auth.js";
+import { isDbUnavailable, statusOf, toApiError } from "./api/errors.js";
 import { hooksRouter } from "./api/hooks.js";
 import type { Metrics } from "./api/metrics.js";
 import type { Secrets } from "./config/load.js";
-import type { TokenSource } from "./config/schema.js";
 import { isReachable } from "./db/database.js";
 import { ActionError } from "./incidents/actions.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import type { Inflight } from "./inflight.js";
+import { createIngester, type Ingester } from "./ingest/ingest.js";
 import type { RepeatLedger } from "./ingest/repeats.js";
 import { failures } from "./preflight/runner.js";
 import type { WebDeps } from "./web/deps.js";
@@ -29,6 +29,8 @@ export interface AppDeps extends IncidentDeps {
   inflight?: Inflight;
   /** Exact repeats counted in memory: run.ts writes what is left at shutdown. */
   repeats?: RepeatLedger;
+  /** The ingester behind `POST /hooks/<source>` (run.ts shares it with the quick repeat path); made here when absent. */
+  ingest?: Ingester;
   /** `GET /api/hosts` and the web page's hosts panel: deployed revisions, from the lifecycle. */
   hosts?: WebDeps["hosts"];
 }
@@ -37,10 +39,7 @@ export interface AppDeps extends IncidentDeps {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const { secrets } = deps;
-  const tokenFor = (path: string): string => {
-    const source = /^\/hooks\/([^/]+)/.exec(path)?.[1] as TokenSource | undefined;
-    return (source && secrets.sourceTokens[source]) || secrets.token;
-  };
+  const tokenFor = hookTokenFor(secrets);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {
@@ -58,7 +57,13 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.forgejoHook) app.route("/hooks/forgejo", deps.forgejoHook);
   app.use("/hooks/*", bearerAuth(tokenFor));
   if (deps.deploymentHook) app.route("/hooks/deployment", deps.deploymentHook);
-  app.route("/hooks", hooksRouter(deps, deps.metrics, deps.inflight, deps.repeats));
+  const ingest =
+    deps.ingest ??
+    createIngester(deps, {
+      unavailable: isDbUnavailable,
+      ...(deps.repeats ? { repeats: deps.repeats } : {}),
+    });
+  app.route("/hooks", hooksRouter(ingest, deps.metrics, deps.inflight));
   app.use(
     "/api/*",
     bearerAuth(() => secrets.token),

@@ -1,7 +1,9 @@
-import { createAdaptorServer } from "@hono/node-server";
+import { createServer, type Server } from "node:http";
+import { getRequestListener } from "@hono/node-server";
+import { type QuickRepeat, withQuickRepeats } from "./api/quick-repeat.js";
 
 type Fetch = (req: Request) => Response | Promise<Response>;
-export type BoundServer = ReturnType<typeof createAdaptorServer>;
+export type BoundServer = Server;
 
 /** The listen address is taken (or not ours to take): `serve` stops before it has touched anything. */
 export class BindError extends Error {}
@@ -9,34 +11,48 @@ export class BindError extends Error {}
 /**
  * Binds the HTTP socket before anything else exists, so a second `serve` on a busy port fails
  * before it opens the database (PGlite allows one process) or starts a loop. Requests that arrive
- * while the rest starts wait for `setHandler`; `fail` answers them 503 if the start fails.
+ * while the rest starts wait for `setHandler`; `fail` answers them 503 if the start fails. The
+ * quick repeat path (api/quick-repeat.ts), when given, answers exact repeats before the app.
  */
 export async function bindFirst(listen: { host: string; port: number }): Promise<{
   server: BoundServer;
   bound: { host: string; port: number };
-  setHandler: (fetch: Fetch) => void;
+  setHandler: (fetch: Fetch, quick?: QuickRepeat) => void;
   fail: () => void;
 }> {
-  let setHandler!: (fetch: Fetch) => void;
+  let resolveHandler!: (fetch: Fetch) => void;
   let fail!: () => void;
   const handler = new Promise<Fetch>((resolve, reject) => {
-    setHandler = resolve;
+    resolveHandler = resolve;
     fail = () => reject(new Error("the service did not start"));
   });
   // A start that fails before any request came must not leave an unhandled rejection.
   handler.catch(() => {});
-  const server = createAdaptorServer({
-    fetch: async (req: Request) => {
-      try {
-        return (await handler)(req);
-      } catch {
-        return Response.json(
-          { error: "db_unavailable", message: "the service is not running" },
-          { status: 503 },
-        );
-      }
-    },
-  });
+  // Once started, requests go straight to the app (no wait on a settled promise per request).
+  let ready: Fetch | undefined;
+  let quick: QuickRepeat | undefined;
+  const setHandler = (fetch: Fetch, q?: QuickRepeat) => {
+    ready = fetch;
+    quick = q;
+    resolveHandler(fetch);
+  };
+  const waiting = async (req: Request) => {
+    try {
+      return (await handler)(req);
+    } catch {
+      return Response.json(
+        { error: "db_unavailable", message: "the service is not running" },
+        { status: 503 },
+      );
+    }
+  };
+  const app = getRequestListener((req: Request) => (ready ? ready(req) : waiting(req)));
+  const server = createServer(
+    withQuickRepeats(
+      (req, res) => void app(req, res),
+      () => quick,
+    ),
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

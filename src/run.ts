@@ -2,7 +2,10 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { networkWarning } from "./agent/egress/warning.js";
+import { hookTokenFor } from "./api/auth.js";
+import { isDbUnavailable } from "./api/errors.js";
 import { Metrics } from "./api/metrics.js";
+import { type QuickRepeat, quickRepeats } from "./api/quick-repeat.js";
 import { createApp } from "./app.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config, Secrets } from "./config/load.js";
@@ -12,6 +15,7 @@ import { createInspector } from "./hosts/inspect.js";
 import type { IncidentDeps } from "./incidents/deps.js";
 import { incidentTick } from "./incidents/maintenance.js";
 import { Inflight } from "./inflight.js";
+import { createIngester } from "./ingest/ingest.js";
 import { RepeatLedger } from "./ingest/repeats.js";
 import { createLifecycle } from "./lifecycle/lifecycle.js";
 import { type BoundServer, bindFirst } from "./listen.js";
@@ -59,7 +63,7 @@ async function serveBound(
   clock: Clock,
   server: BoundServer,
   bound: { host: string; port: number },
-  setHandler: (fetch: (req: Request) => Response | Promise<Response>) => void,
+  setHandler: (fetch: (req: Request) => Response | Promise<Response>, quick?: QuickRepeat) => void,
 ): Promise<void> {
   const { config, secrets, log } = opts;
   const db = openDatabase(config.databaseUrl);
@@ -120,19 +124,22 @@ async function serveBound(
 
   const inflight = new Inflight();
   const repeats = new RepeatLedger(db, log).start();
+  const ingest = createIngester(deps, { unavailable: isDbUnavailable, repeats });
+  const metrics = new Metrics(preflight);
   const app = createApp({
     inflight,
     repeats,
+    ingest,
     ...deps,
     secrets,
-    metrics: new Metrics(preflight),
+    metrics,
     githubHook: lifecycle.githubHook,
     forgejoHook: lifecycle.forgejoHook,
     deploymentHook: lifecycle.deploymentHook,
     hosts: () => lifecycle.deploy.hosts(),
     cleanup: () => lifecycle.cleanup(),
   });
-  setHandler(app.fetch);
+  setHandler(app.fetch, quickRepeats({ ingest, tokenFor: hookTokenFor(secrets), metrics }));
   log.info(
     { listen: `http://${bound.host}:${bound.port}`, database: pglite ? "pglite" : "postgres" },
     "homelab-healer serving",

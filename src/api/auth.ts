@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
+import type { Secrets } from "../config/load.js";
+import type { TokenSource } from "../config/schema.js";
 import { ApiError } from "./errors.js";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
@@ -33,5 +35,18 @@ export function bearerAuth(tokenFor: (path: string) => string): MiddlewareHandle
       throw new ApiError("unauthorized", "missing or wrong bearer token");
     }
     await next();
+  };
+}
+
+/**
+ * The token a path under `/hooks/` takes: its source's own when configured, else the shared one
+ * (every other path: the shared one).
+ */
+export function hookTokenFor(secrets: Secrets): (path: string) => string {
+  return (path) => {
+    const source = /^\/hooks\/([^/]+)/.exec(path)?.[1] as TokenSource | undefined;
+    // Own keys only: `/hooks/constructor` must not find Object.prototype's.
+    const own = source !== undefined && Object.hasOwn(secrets.sourceTokens, source);
+    return (own && secrets.sourceTokens[source]) || secrets.token;
   };
 }

@@ -1,16 +1,16 @@
 import { Hono, type HonoRequest } from "hono";
 import { SOURCES, type Source } from "../config/schema.js";
-import type { IncidentDeps } from "../incidents/deps.js";
 import { Inflight } from "../inflight.js";
-import { createIngester } from "../ingest/ingest.js";
-import type { RepeatLedger } from "../ingest/repeats.js";
-import { ApiError, isDbUnavailable } from "./errors.js";
+import type { Ingester, IngestOutcome } from "../ingest/ingest.js";
+import { ApiError } from "./errors.js";
 import { JSON_TYPE } from "./json-body.js";
 import type { Metrics } from "./metrics.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
+/** A body as the ingester takes it: UTF-8, invalid sequences replaced (both ways in: this route, quick-repeat.ts). */
+export const bodyText = (bytes: Uint8Array): string => decoder.decode(bytes);
 
 /**
  * `POST /hooks/<source>`: 202 {accepted, incidents} once the delivery and its alerts are committed
@@ -18,14 +18,8 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
  * Auth runs before this router (401 first); then 415 (not JSON), 413 (over 1 MiB), then the body:
  * 400 malformed, 422 wrong shape — both still stored raw for inspection.
  */
-export function hooksRouter(
-  deps: IncidentDeps,
-  metrics: Metrics,
-  inflight: Inflight = new Inflight(),
-  repeats?: RepeatLedger,
-): Hono {
+export function hooksRouter(ingest: Ingester, metrics: Metrics, inflight: Inflight = new Inflight()): Hono {
   const app = new Hono();
-  const ingest = createIngester(deps, { unavailable: isDbUnavailable, ...(repeats ? { repeats } : {}) });
   app.post(
     "/:source",
     async (c, next) => {
@@ -52,7 +46,7 @@ export function hooksRouter(
       const outcome = await inflight.track(
         ingest({
           source,
-          body: decoder.decode(bytes),
+          body: bodyText(bytes),
           bodyBytes: bytes.byteLength,
           contentType: c.req.header("content-type") ?? null,
           remoteAddr: remoteAddr(c.env),
@@ -63,20 +57,22 @@ export function hooksRouter(
         throw new ApiError(outcome.kind, outcome.error);
       }
       metrics.delivery(source, outcome.test ? "test" : "accepted", outcome.accepted, outcome.duplicates);
-      return c.json(
-        {
-          accepted: outcome.accepted,
-          duplicates: outcome.duplicates,
-          incidents: outcome.incidents,
-          delivery: outcome.deliveryId,
-          // An exact repeat has no row of its own: `delivery` is the stored one it is counted on.
-          ...(outcome.repeat ? { repeat: true } : {}),
-        },
-        202,
-      );
+      return c.json(acceptedBody(outcome), 202);
     },
   );
   return app;
+}
+
+/** The 202's body (both ways in: this route, quick-repeat.ts). */
+export function acceptedBody(outcome: Extract<IngestOutcome, { kind: "accepted" }>) {
+  return {
+    accepted: outcome.accepted,
+    duplicates: outcome.duplicates,
+    incidents: outcome.incidents,
+    delivery: outcome.deliveryId,
+    // An exact repeat has no row of its own: `delivery` is the stored one it is counted on.
+    ...(outcome.repeat ? { repeat: true } : {}),
+  };
 }
 
 /**

@@ -31,7 +31,14 @@ export type IngestOutcome =
     }
   | { kind: "malformed" | "invalid"; deliveryId: number; error: string };
 
-export type Ingester = (req: IngestRequest) => Promise<IngestOutcome>;
+export interface Ingester {
+  (req: IngestRequest): Promise<IngestOutcome>;
+  /**
+   * The answer to an exact repeat known without parsing or waiting: the same body from the same
+   * source in this minute, every alert of it committed. Undefined otherwise (then call the ingester).
+   */
+  repeat(source: Source, body: string): IngestOutcome | undefined;
+}
 
 export interface IngesterOptions {
   /** The database is unreachable (the caller answers 503): a failed batch is not split up. */
@@ -77,7 +84,14 @@ export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): 
       unavailable: opts.unavailable ?? (() => false),
     },
   );
-  return (req) => ingestOne(deps, { commit, known, bodies, repeats }, req);
+  const store: Store = { commit, known, bodies, repeats };
+  return Object.assign((req: IngestRequest) => ingestOne(deps, store, req), {
+    repeat: (source: Source, body: string) => {
+      const receivedAt = deps.clock.now();
+      const seen = bodies.get(source, receivedAt, body);
+      return seen && answerRepeat(store, seen, receivedAt);
+    },
+  });
 }
 
 interface Store {
