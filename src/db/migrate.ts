@@ -4,6 +4,7 @@ import * as m0002 from "./migrations/0002_run_usage.js";
 import * as m0004 from "./migrations/0004_deployments.js";
 import * as m0008 from "./migrations/0008_run_committed.js";
 import * as m0009 from "./migrations/0009_delivery_repeats.js";
+import * as m0010 from "./migrations/0010_incidents_state_first_seen.js";
 
 /** Every migration, in order. Static imports so the bundle needs no directory scan. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   "0004_deployments": m0004,
   "0008_run_committed": m0008,
   "0009_delivery_repeats": m0009,
+  "0010_incidents_state_first_seen": m0010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

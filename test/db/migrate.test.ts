@@ -109,9 +109,10 @@ describe("migrations", () => {
         "0004_deployments",
         "0008_run_committed",
         "0009_delivery_repeats",
+        "0010_incidents_state_first_seen",
       ]);
       const applied = await sql<{ n: number }>`SELECT count(*)::int AS n FROM schema_migrations`.execute(a);
-      expect(applied.rows[0]?.n).toBe(5);
+      expect(applied.rows[0]?.n).toBe(6);
     } finally {
       await a.destroy();
       await b.destroy();
@@ -140,6 +141,7 @@ describe("migrations", () => {
         "0004_deployments",
         "0008_run_committed",
         "0009_delivery_repeats",
+        "0010_incidents_state_first_seen",
       ]);
       const after = await sql<Record<string, unknown>>`SELECT * FROM incidents ORDER BY id`.execute(db);
       for (const [i, row] of after.rows.entries()) {
@@ -173,6 +175,7 @@ describe("migrations", () => {
         "0004_deployments",
         "0008_run_committed",
         "0009_delivery_repeats",
+        "0010_incidents_state_first_seen",
       ]);
       const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM incidents`.execute(db);
       expect(r.rows[0]?.n).toBe(0);
