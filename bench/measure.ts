@@ -4,8 +4,11 @@ import { cpuMeter, rssSampler } from "./proc.js";
 
 /** A process under load: where to send, what, and whose CPU and memory to watch. */
 export interface Target {
-  /** `node-floor`: bench/floor-server.mjs, the ceiling of one Node.js thread serving HTTP here. */
-  name: "healer" | "alertmanager" | "node-floor";
+  /**
+   * `node-floor`: bench/floor-server.mjs, the ceiling of one Node.js thread serving HTTP here.
+   * `pg-floor`: bench/pg-floor-server.mjs, the ceiling of an ingest that commits each body in PostgreSQL.
+   */
+  name: "healer" | "alertmanager" | "node-floor" | "pg-floor";
   pid: number;
   url: string;
   headers: Record<string, string>;

@@ -54,10 +54,7 @@ export function markdown(r: BenchResults): string {
   for (const m of r.runs) {
     const q = m.rate === null ? "max" : `${fmt(m.rate)} req/s`;
     const cpu = `${m.cpuUsPerAlert.server} · ${m.cpuUsPerAlert.postgres} · ${m.cpuUsPerAlert.client}`;
-    const rt =
-      (m.target === "healer" || m.target === "node-floor") && m.rate === null
-        ? ratio(r, m.scenario, m.target)
-        : undefined;
+    const rt = m.target !== "alertmanager" && m.rate === null ? ratio(r, m.scenario, m.target) : undefined;
     out.push(
       `| ${m.label} | ${m.target} | ${q} | ${fmt(m.alertsPerSecond)} | ${m.p50Ms} | ${m.p99Ms} | ${m.peakRssMiB} | ${cpu} | ${fmt(m.load.non2xx + m.load.errors)} | ${rt === undefined ? "" : `${rt}×`} |`,
     );

@@ -32,6 +32,7 @@ import { agentStartLatency, storm, waitRunsIdle } from "./storm.js";
 const STAMP_AGENT = fileURLToPath(new URL("./agents/stamp-agent.mjs", import.meta.url));
 const PROBE = fileURLToPath(new URL("./probe/service-probe.mjs", import.meta.url));
 const FLOOR = fileURLToPath(new URL("./floor-server.mjs", import.meta.url));
+const PG_FLOOR = fileURLToPath(new URL("./pg-floor-server.mjs", import.meta.url));
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
 const TOKEN = "bench-token-0f3a9c2e";
 
@@ -54,8 +55,11 @@ const { values: args } = parseArgs({
     "storm-only": { type: "boolean", default: false },
     /** Profile each paced run: CPU profile, event-loop delay and GC of the service, PostgreSQL's statements and waits. */
     profile: { type: "boolean", default: false },
+    /** Only these throughput scenarios (comma-separated keys: repeated, distinct, batch50); no storm, no agent start. */
+    scenarios: { type: "string" },
   },
 });
+const scenarios = args.scenarios === undefined ? SCENARIOS : pickScenarios(args.scenarios);
 const seconds = args.quick ? 3 : Number(args.seconds);
 const connections = Number(args.connections);
 const stormAlerts = args.quick ? 10_000 : Number(args.storm);
@@ -89,9 +93,12 @@ async function throughput(dir: string, results: BenchResults): Promise<void> {
   let windows = 0;
   log(`service pid ${svc.pid} at ${svc.url}; alertmanager ${am.version} pid ${am.pid} at ${am.url}`);
   const targets = targetsOf(svc, am);
-  const floor = await track(startFloor(), async (f) => f.kill("SIGTERM"));
+  const floor = await track(startFloor(FLOOR), async (f) => f.kill("SIGTERM"));
+  const pgFloor = await track(startFloor(PG_FLOOR, { DATABASE_URL: bdb.url }), async (f) =>
+    f.kill("SIGTERM"),
+  );
 
-  for (const s of SCENARIOS) {
+  for (const s of scenarios) {
     for (const t of targets) {
       await measure(t, s, { connections, seconds: warmup }); // JIT, pools, caches
       await settle(bdb); // Alertmanager too: PostgreSQL catching up would take its CPU
@@ -114,6 +121,15 @@ async function throughput(dir: string, results: BenchResults): Promise<void> {
       const m = await measure(target, s, { connections, seconds });
       results.runs.push(m);
       log(`${s.label} / node:http floor: ${m.alertsPerSecond} alerts/s, p99 ${m.p99Ms} ms`);
+    }
+    if (s.distinct && pgFloor.pid !== undefined) {
+      // The most an ingest that commits each body in PostgreSQL answers here, with nothing else.
+      const target: Target = { ...targets[0]!, name: "pg-floor", pid: pgFloor.pid, url: `${pgFloor.url}/` };
+      await measure(target, s, { connections, seconds: warmup });
+      await settle(bdb);
+      const m = await measure(target, s, { connections, seconds });
+      results.runs.push(m);
+      log(`${s.label} / PostgreSQL floor: ${m.alertsPerSecond} alerts/s, p99 ${m.p99Ms} ms`);
     }
     // Latency at half of this scenario's peak, on the same database, settled the same way.
     const peak = results.runs.find((m) => m.scenario === s.key && m.target === "healer" && m.rate === null);
@@ -189,9 +205,15 @@ function probeOptions(dir: string): { nodeArgs?: string[]; env?: Record<string, 
   return args.profile ? { nodeArgs: ["--import", PROBE], env: { HEALER_BENCH_PROBE_DIR: dir } } : {};
 }
 
-/** bench/floor-server.mjs as a child process; resolves once it listens. */
-async function startFloor(): Promise<ChildProcess & { url: string }> {
-  const child = spawn(process.execPath, [FLOOR], { stdio: ["ignore", "pipe", "inherit"] });
+/** A floor server (bench/*floor-server.mjs) as a child process; resolves once it listens. */
+async function startFloor(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<ChildProcess & { url: string }> {
+  const child = spawn(process.execPath, [script], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (c: Buffer) => {
@@ -260,6 +282,16 @@ async function stormAndAgent(dir: string, results: BenchResults): Promise<void> 
   };
 }
 
+function pickScenarios(list: string): typeof SCENARIOS {
+  const keys = list.split(",").map((k) => k.trim());
+  const unknown = keys.filter((k) => !SCENARIOS.some((s) => s.key === k));
+  if (unknown.length || keys.length === 0)
+    throw new Error(
+      `--scenarios: unknown ${unknown.join(", ")} (known: ${SCENARIOS.map((s) => s.key).join(", ")})`,
+    );
+  return SCENARIOS.filter((s) => keys.includes(s.key));
+}
+
 async function alertRows(bdb: BenchDatabase): Promise<number> {
   const r = await bdb.db
     .selectFrom("alerts")
@@ -323,8 +355,10 @@ async function main(): Promise<number> {
       await throughput(join(dir, "throughput"), results);
       await cleanupAll();
     }
-    mkdirSync(join(dir, "storm"));
-    await stormAndAgent(join(dir, "storm"), results);
+    if (args.scenarios === undefined) {
+      mkdirSync(join(dir, "storm"));
+      await stormAndAgent(join(dir, "storm"), results);
+    }
   } finally {
     await cleanupAll();
     rmSync(dir, { recursive: true, force: true });

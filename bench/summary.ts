@@ -68,6 +68,15 @@ if (floor.some((x) => x !== undefined))
     "",
     `One Node.js thread with node:http and nothing else (bench/floor-server.mjs), one alert repeated: ${cell(floor, "×")} Alertmanager.`,
   );
+const pgFloor = (key: string) => runs.map((r) => ratio(r, key, "pg-floor"));
+if (pgFloor("distinct").some((x) => x !== undefined))
+  out.push(
+    "",
+    `Each body committed in PostgreSQL and nothing else (bench/pg-floor-server.mjs): distinct alerts ${cell(
+      pgFloor("distinct"),
+      "×",
+    )}, 50 alerts a request ${cell(pgFloor("batch50"), "×")} Alertmanager.`,
+  );
 out.push("");
 out.push(
   `Storm (100k alerts of one fingerprint): peak RSS ${cell(
