@@ -335,7 +335,7 @@ async function main(): Promise<number> {
       "CPU µs/alert: the target process, every PostgreSQL process on the (shared) server, and this load generator.",
       "A run whose requests all outlast it shows 0 alerts/s: autocannon counts only answered requests.",
       "Before each measured run (after its warm-up, Alertmanager's too): CHECKPOINT and VACUUM ANALYZE on our database, so that no run pays for the previous run's checkpoint and autovacuum.",
-      "Runs at a rate (half our peak): evenly paced, open loop (bench/paced.ts; node:http, keep-alive, at most as many connections), latency counted from when each request was due, after a warm-up at the same rate. autocannon's own rate limit sends each second's quota in a burst at full speed.",
+      "Runs at a rate (half our peak): evenly paced, open loop (bench/paced.ts: HTTP/1.1 written on its own keep-alive sockets, at most as many connections), latency counted from when each request was due, after a warm-up at the same rate. autocannon's own rate limit sends each second's quota in a burst at full speed.",
       "Our service: built with tsc, `node main.js serve`, no V8 flags; PostgreSQL, Alertmanager, the load generator and other users of this machine share its cores.",
     ],
   };
