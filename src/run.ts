@@ -128,7 +128,6 @@ async function serveBound(
   const metrics = new Metrics(preflight);
   const app = createApp({
     inflight,
-    repeats,
     ingest,
     ...deps,
     secrets,

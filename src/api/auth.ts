@@ -23,15 +23,19 @@ export function tokenMatches(given: string, expected: string): boolean {
   return expected !== "" && timingSafeEqual(digest(given), expectedDigest(expected));
 }
 
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1];
+}
+
 /**
  * Bearer auth. `tokenFor(c)` names the one token accepted on this route: a per-source token when
  * configured (then the shared token is refused there), else the shared one.
  */
 export function bearerAuth(tokenFor: (path: string) => string): MiddlewareHandler {
   return async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m || !tokenMatches(m[1]!, tokenFor(c.req.path))) {
+    const token = bearerToken(c.req.header("authorization"));
+    if (token === undefined || !tokenMatches(token, tokenFor(c.req.path))) {
       throw new ApiError("unauthorized", "missing or wrong bearer token");
     }
     await next();

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SOURCES, type Source } from "../config/schema.js";
 import type { Ingester } from "../ingest/ingest.js";
-import { tokenMatches } from "./auth.js";
+import { REPEAT_BODY_MAX_BYTES } from "../ingest/repeat-bodies.js";
+import { bearerToken, tokenMatches } from "./auth.js";
 import { acceptedBody, bodyText } from "./hooks.js";
 import { JSON_TYPE } from "./json-body.js";
 import type { Metrics } from "./metrics.js";
@@ -11,11 +12,10 @@ export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 /** Answers an exact repeat (the JSON of its 202), or undefined: then the request takes the app's way. */
 export type QuickRepeat = (req: IncomingMessage, body: Buffer) => string | undefined;
 
-/** Bodies this small are read before routing; RepeatBodies keeps none larger. */
-export const QUICK_MAX_BYTES = 16_384;
+/** Bodies this small are read before routing: RepeatBodies keeps none larger. */
+export const QUICK_MAX_BYTES = REPEAT_BODY_MAX_BYTES;
 
 const PATHS = new Map<string, Source>(SOURCES.map((s) => [`/hooks/${s}`, s]));
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /**
  * The answer the app would give an exact repeat, given without it: the same checks in the same
@@ -32,8 +32,8 @@ export function quickRepeats(opts: {
     const path = req.url ?? "";
     const source = PATHS.get(path);
     if (source === undefined) return undefined;
-    const m = BEARER.exec(req.headers.authorization ?? "");
-    if (!m || !tokenMatches(m[1]!, opts.tokenFor(path))) return undefined;
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined || !tokenMatches(token, opts.tokenFor(path))) return undefined;
     if (!JSON_TYPE.test(req.headers["content-type"] ?? "")) return undefined;
     const outcome = opts.ingest.repeat(source, bodyText(body));
     if (outcome?.kind !== "accepted") return undefined;

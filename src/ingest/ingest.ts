@@ -86,11 +86,7 @@ export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): 
   );
   const store: Store = { commit, known, bodies, repeats };
   return Object.assign((req: IngestRequest) => ingestOne(deps, store, req), {
-    repeat: (source: Source, body: string) => {
-      const receivedAt = deps.clock.now();
-      const seen = bodies.get(source, receivedAt, body);
-      return seen && answerRepeat(store, seen, receivedAt);
-    },
+    repeat: (source: Source, body: string) => knownRepeat(store, source, body, deps.clock.now()),
   });
 }
 
@@ -109,12 +105,8 @@ interface Store {
  */
 async function ingestOne(deps: IncidentDeps, store: Store, req: IngestRequest): Promise<IngestOutcome> {
   const receivedAt = deps.clock.now();
-  // A body parsed before in this minute: its keys are known without parsing it again.
-  const seen = store.bodies.get(req.source, receivedAt, req.body);
-  if (seen) {
-    const repeat = answerRepeat(store, seen, receivedAt);
-    if (repeat) return repeat;
-  }
+  const known = knownRepeat(store, req.source, req.body, receivedAt);
+  if (known) return known;
   const parsed = parseDelivery(req.source, req.body, { receivedAt });
   const base = {
     source: req.source,
@@ -157,6 +149,17 @@ async function ingestOne(deps: IncidentDeps, store: Store, req: IngestRequest): 
     incidents: stored.touched.map((t) => t.id),
     test: false,
   };
+}
+
+/** A body parsed before in this minute is a repeat without parsing it again, when its alerts are committed. */
+function knownRepeat(
+  store: Store,
+  source: Source,
+  body: string,
+  receivedAt: Date,
+): IngestOutcome | undefined {
+  const seen = store.bodies.get(source, receivedAt, body);
+  return seen && answerRepeat(store, seen, receivedAt);
 }
 
 /** When every alert's key is known committed: counted on the delivery it repeats, and answered. */

@@ -6,6 +6,9 @@ export interface BodyAlerts {
   fingerprints: string[];
 }
 
+/** The largest body kept (the quick repeat path reads no larger one before routing). */
+export const REPEAT_BODY_MAX_BYTES = 16_384;
+
 /**
  * Bodies recently parsed into alerts, by source, received minute and exact text. A parse is a pure
  * function of those three (a body without times of its own keys its alerts by the received minute,
@@ -17,7 +20,9 @@ export interface BodyAlerts {
 export class RepeatBodies {
   private readonly seen = new Map<string, BodyAlerts>();
 
-  constructor(private readonly opts: { max: number; maxBytes: number } = { max: 256, maxBytes: 16_384 }) {}
+  constructor(
+    private readonly opts: { max: number; maxBytes: number } = { max: 256, maxBytes: REPEAT_BODY_MAX_BYTES },
+  ) {}
 
   private keyOf(source: string, receivedAt: Date, body: string): string | undefined {
     if (body.length > this.opts.maxBytes) return undefined;

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { CompiledQuery, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   quietIncidents,
@@ -42,12 +42,9 @@ afterAll(async () => {
 });
 
 async function explain(query: { sql: string; parameters: readonly unknown[] }) {
-  const r = await t.db.executeQuery<{ "QUERY PLAN": unknown }>({
-    sql: `EXPLAIN (ANALYZE, FORMAT JSON) ${query.sql}`,
-    parameters: query.parameters,
-    query: { kind: "RawNode" } as never,
-    queryId: { queryId: "explain" } as never,
-  });
+  const r = await t.db.executeQuery<{ "QUERY PLAN": unknown }>(
+    CompiledQuery.raw(`EXPLAIN (ANALYZE, FORMAT JSON) ${query.sql}`, [...query.parameters]),
+  );
   const plan = JSON.stringify(r.rows[0]!["QUERY PLAN"]);
   const removed = [...plan.matchAll(/"Rows Removed by (?:Filter|Index Recheck)":(\d+)/g)].reduce(
     (n, m) => n + Number(m[1]),
