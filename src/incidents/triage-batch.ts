@@ -1,5 +1,5 @@
 import type { Incident, Silence } from "../db/tables.js";
-import { setTriageReasons, triageFacts } from "./batch.repo.js";
+import { type IncidentFacts, setTriageReasons, triageFacts } from "./batch.repo.js";
 import type { IncidentDeps } from "./deps.js";
 import { sourceResolved, triageIncident } from "./judge.js";
 import { onRecurrence } from "./recurrence.js";
@@ -12,7 +12,16 @@ export interface BatchTouch {
   created: boolean;
   resolved: boolean;
   messages: string[];
+  /** An incident the batch created: what the store statement wrote and read for it (ingest/persist.ts). */
+  fresh?: FreshFacts | undefined;
 }
+
+/**
+ * What triage needs of a new incident, known from the statement that created it. With the batch's
+ * own count (every alert it has came in this batch) that is all `judge` reads for a verdict of
+ * "still settling"; any other verdict goes through `triageIncident`, which reads everything again.
+ */
+export type FreshFacts = Pick<IncidentFacts, "incident" | "previous" | "silences">;
 
 // Counting a storm incident's alerts stops here: enough for any minimum and an honest reason.
 const COUNT_CAP = 1000;
@@ -31,10 +40,12 @@ function silenceFor(
 }
 
 /**
- * Judges every incident a batch touched with two statements: the facts `judge` needs are read for
- * all of them at once (batch.repo.ts), and the common verdict (still settling) is written for all
- * at once. The rare ones (noise, act) and recurrences after a PR go through the one-incident rules
- * in judge.ts and recurrence.ts, which read their facts again and stay the authority.
+ * Judges every incident a batch touched with at most two statements: the facts `judge` needs are
+ * read for all of them at once (batch.repo.ts), and the common verdict (still settling) is written
+ * for all at once. A new incident needs neither: the store statement read its facts and wrote its
+ * settling reason (`fresh`). The rare verdicts (noise, act) and recurrences after a PR go through
+ * the one-incident rules in judge.ts and recurrence.ts, which read their facts again and stay the
+ * authority.
  */
 export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Promise<void> {
   const { db, config } = deps;
@@ -42,9 +53,9 @@ export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Pr
   const firing = touches.filter((t) => t.added > 0);
   if (firing.length === 0) return;
   const now = deps.clock.now();
-  const facts = await triageFacts(
+  const read = await triageFacts(
     db,
-    firing.map((t) => t.id),
+    firing.filter((t) => !t.fresh).map((t) => t.id),
     {
       since: new Date(now.getTime() - config.triage.windowSeconds * 1000),
       cap: Math.max(COUNT_CAP, config.triage.minOccurrences),
@@ -52,6 +63,14 @@ export async function triageBatch(deps: IncidentDeps, touches: BatchTouch[]): Pr
       runsSince: new Date(now.getTime() - 86_400_000),
     },
   );
+  const facts: IncidentFacts[] = [
+    ...firing.flatMap((t) =>
+      // Not read for a new incident: only a verdict past "wait" depends on them, and that one is
+      // judged again by triageIncident.
+      t.fresh ? [{ ...t.fresh, firingInWindow: t.added, runsLast24h: 0 }] : [],
+    ),
+    ...read,
+  ];
   const touchOf = new Map(firing.map((t) => [t.id, t]));
   const reasons: { id: number; reason: string }[] = [];
   for (const f of facts) {

@@ -39,6 +39,16 @@ export function matchIgnoreRule(
   return i === -1 ? undefined : i;
 }
 
+/** When an incident first seen at `firstSeenAt` has settled (triage.settleSeconds), in ms. */
+function settledAt(config: Pick<Config, "triage">, firstSeenAt: Date): number {
+  return firstSeenAt.getTime() + config.triage.settleSeconds * 1000;
+}
+
+/** The reason of the "wait" verdict; also a new incident's first, written by the store with it (ingest/persist.ts). */
+export function settlingReason(config: Pick<Config, "triage">, firstSeenAt: Date): string {
+  return `settling until ${new Date(settledAt(config, firstSeenAt)).toISOString()} (triage.settleSeconds)`;
+}
+
 /** SPEC §6 rule 2: decides noise or actionable. Pure: the caller gathers facts and applies it. */
 export function judge(config: Pick<Config, "triage" | "lifecycle" | "agent">, f: TriageFacts): Verdict {
   const t = config.triage;
@@ -63,12 +73,8 @@ export function judge(config: Pick<Config, "triage" | "lifecycle" | "agent">, f:
   if (rule !== undefined) {
     return { action: "suppress", reason: `matches triage.ignore[${rule}] ${JSON.stringify(t.ignore[rule])}` };
   }
-  const settledAt = f.incident.first_seen_at.getTime() + t.settleSeconds * 1000;
-  if (f.now.getTime() < settledAt) {
-    return {
-      action: "wait",
-      reason: `settling until ${new Date(settledAt).toISOString()} (triage.settleSeconds)`,
-    };
+  if (f.now.getTime() < settledAt(config, f.incident.first_seen_at)) {
+    return { action: "wait", reason: settlingReason(config, f.incident.first_seen_at) };
   }
   if (f.firingInWindow < t.minOccurrences) {
     return {

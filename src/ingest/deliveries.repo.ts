@@ -65,6 +65,8 @@ export interface Problem {
   severity: string | null;
   /** The message of its `created` event. */
   createdMessage: string;
+  /** The triage reason it is created with (the settling verdict), or null. */
+  triageReason: string | null;
 }
 
 /** A batch as `storeBatch` writes it: deliveries in order, and each alert with its delivery's place. */
@@ -80,17 +82,37 @@ export interface BatchInput {
 export interface StoredDelivery {
   id: number;
   inserted: { key: string; incident: number | null; created: boolean }[];
+  /** The incidents it created (their first delivery in the batch): what triage reads of them. */
+  created: CreatedRow[];
+}
+
+/** What the store statement read for an incident it created: its predecessor and the silences in force. */
+export interface CreatedRow {
+  id: number;
+  prev_id: number | null;
+  prev_state: string | null;
+  prev_resolved_at: string | null;
+  silences: {
+    id: number;
+    service: string;
+    alert_name: string | null;
+    reason: string | null;
+    created_at: string;
+    expires_at: string;
+  }[];
 }
 
 /**
- * The batch's deliveries ($1, JSON rows in order) with their ids drawn. The sequences are named
+ * The batch's deliveries ($1, JSON rows in order) with their ids drawn. The rows travel as jsonb,
+ * parsed once: as json they were parsed by the parameter's input, again by json_to_recordset, and
+ * an alert's details and labels a third time into their jsonb columns. The sequences are named
  * (bigserial's, from 0001): a constant, where pg_get_serial_sequence() looked the table up again for
  * every row (2 µs each, measured).
  */
 const DELIVERY_IN = `
 WITH delivery_in AS MATERIALIZED (
   SELECT d.*, nextval('deliveries_id_seq') AS id
-  FROM (SELECT * FROM json_to_recordset($1::json) AS x(i int, source text, received_at timestamptz,
+  FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i int, source text, received_at timestamptz,
           content_type text, remote_addr text, body text, body_bytes int, alert_count int)
         ORDER BY i) d
 )`;
@@ -105,10 +127,12 @@ WITH delivery_in AS MATERIALIZED (
  *  3. pick each firing fingerprint's incident: the live one, or a new id;
  *  4. insert the alerts, ON CONFLICT (idempotency_key) DO NOTHING: a key stored before, or by another
  *     instance's batch that commits first, is skipped; what RETURNING gives back is what is new;
- *  5. from those rows only: create the new incidents with their occurrences and `created` events, add
- *     the occurrences of the live ones; a repeat only moves `last_seen_at` (when a second old, so a
- *     flood of repeats leaves the row alone);
- *  6. write the deliveries with their duplicate counts, and answer per delivery.
+ *  5. from those rows only: create the new incidents with their occurrences, first triage reason and
+ *     `created` events, add the occurrences of the live ones; a repeat only moves `last_seen_at` (when
+ *     a second old, so a flood of repeats leaves the row alone);
+ *  6. write the deliveries with their duplicate counts, and answer per delivery, with what triage
+ *     needs of each new incident (its previous incident, the silences in force for its service):
+ *     triage then reads nothing more for a new incident that is still settling.
  * Two instances creating the same new incident at once: one insert fails on the unique index of live
  * incidents (`isWriteConflict`) and its batch is retried, then attaching to the other's.
  * Alerts go in idempotency-key order and incidents in fingerprint order, so concurrent batches lock
@@ -121,7 +145,7 @@ const STORE_BATCH = `
 ${DELIVERY_IN},
 alert_in AS (
   SELECT a.*, d.id AS delivery_id
-  FROM json_to_recordset($2::json) AS a(i int, source text, fingerprint text, idempotency_key text,
+  FROM jsonb_to_recordset($2::jsonb) AS a(i int, source text, fingerprint text, idempotency_key text,
     status text, name text, service text, host text, severity text, summary text, details jsonb,
     labels jsonb, starts_at timestamptz)
   JOIN delivery_in d USING (i)
@@ -136,8 +160,8 @@ live AS MATERIALIZED (
 target AS MATERIALIZED (
   SELECT p.*, l.id IS NULL AS is_new,
          coalesce(l.id, nextval('incidents_id_seq')) AS incident_id
-  FROM json_to_recordset($3::json) AS p(fingerprint text, source text, title text, alert_name text,
-    service text, host text, severity text, created_message text)
+  FROM jsonb_to_recordset($3::jsonb) AS p(fingerprint text, source text, title text, alert_name text,
+    service text, host text, severity text, created_message text, triage_reason text)
   LEFT JOIN live l USING (fingerprint)
 ),
 inserted AS (
@@ -160,15 +184,20 @@ added AS (
   FROM inserted WHERE status = 'firing' GROUP BY incident_id
 ),
 fresh AS MATERIALIZED (
-  SELECT t.*, a.n, a.first_delivery FROM target t JOIN added a USING (incident_id) WHERE t.is_new
+  SELECT t.*, a.n, a.first_delivery, p.id AS prev_id, p.state AS prev_state, p.resolved_at AS prev_resolved_at
+  FROM target t JOIN added a USING (incident_id)
+  LEFT JOIN LATERAL (
+    SELECT id, state, resolved_at FROM incidents prev WHERE prev.fingerprint = t.fingerprint
+    ORDER BY prev.id DESC LIMIT 1
+  ) p ON true
+  WHERE t.is_new
 ),
 created AS (
   INSERT INTO incidents (id, fingerprint, state, source, title, alert_name, service, host, severity,
-                         occurrences, first_seen_at, last_seen_at, state_changed_at, previous_incident_id)
+                         occurrences, first_seen_at, last_seen_at, state_changed_at, previous_incident_id,
+                         triage_reason)
   SELECT f.incident_id, f.fingerprint, 'open', f.source, f.title, f.alert_name, f.service, f.host,
-         f.severity, f.n, $4::timestamptz, $4::timestamptz, $4::timestamptz,
-         (SELECT prev.id FROM incidents prev WHERE prev.fingerprint = f.fingerprint
-          ORDER BY prev.id DESC LIMIT 1)
+         f.severity, f.n, $4::timestamptz, $4::timestamptz, $4::timestamptz, f.prev_id, f.triage_reason
   FROM fresh f
   ORDER BY f.fingerprint
 ),
@@ -205,7 +234,15 @@ stored_deliveries AS (
 SELECT d.id,
        coalesce(json_agg(json_build_object('key', x.idempotency_key, 'incident', x.incident_id,
                                            'created', x.incident_id IN (SELECT incident_id FROM fresh)))
-                FILTER (WHERE x.idempotency_key IS NOT NULL), '[]') AS inserted
+                FILTER (WHERE x.idempotency_key IS NOT NULL), '[]') AS inserted,
+       (SELECT coalesce(json_agg(json_build_object('id', f.incident_id, 'prev_id', f.prev_id,
+                  'prev_state', f.prev_state, 'prev_resolved_at', f.prev_resolved_at,
+                  'silences', (SELECT coalesce(json_agg(json_build_object('id', s.id, 'service', s.service,
+                                 'alert_name', s.alert_name, 'reason', s.reason, 'created_at', s.created_at,
+                                 'expires_at', s.expires_at)), '[]')
+                               FROM silences s
+                               WHERE s.service = f.service AND s.created_at <= $4 AND s.expires_at > $4))), '[]')
+        FROM fresh f WHERE f.first_delivery = d.id) AS created
 FROM delivery_in d LEFT JOIN inserted x ON x.delivery_id = d.id
 GROUP BY d.i, d.id
 ORDER BY d.i`;
@@ -221,6 +258,7 @@ export async function storeBatch(db: Db, batch: BatchInput): Promise<StoredDeliv
     host: p.host,
     severity: p.severity,
     created_message: p.createdMessage,
+    triage_reason: p.triageReason,
   }));
   const params = [deliveriesJson(batch), alertsJson(batch), jsonForPg(problems), batch.now.toISOString()];
   return runNamed<StoredDelivery>(db, "store_batch", STORE_BATCH, params);

@@ -1,5 +1,6 @@
 import type { Source } from "../config/schema.js";
 import type { IncidentDeps } from "../incidents/deps.js";
+import { settlingReason } from "../incidents/triage.js";
 import { type BatchTouch, triageBatch } from "../incidents/triage-batch.js";
 import { insertDelivery, isWriteConflict } from "./deliveries.repo.js";
 import { groupCommit } from "./group-commit.js";
@@ -61,6 +62,9 @@ export interface IngesterOptions {
  */
 export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): Ingester {
   const known = new StoredKeys();
+  // A new incident is stored already settling (triage.ts), unless nothing settles.
+  const firstReason = (at: Date) =>
+    deps.config.triage.settleSeconds > 0 ? settlingReason(deps.config, at) : null;
   const bodies = new RepeatBodies();
   // Made on the first repeat when the caller gives none (a one-off ingest never starts a timer).
   let ledger = opts.repeats;
@@ -70,7 +74,7 @@ export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): 
   };
   const commit = groupCommit<StoreItem, Stored>(
     {
-      store: (items) => persist(deps.db, items, known),
+      store: (items) => persist(deps.db, items, { known, firstReason }),
       after: (_items, results) => judgeTouched(deps, results),
     },
     {
@@ -198,6 +202,7 @@ async function judgeTouched(deps: IncidentDeps, results: Stored[]): Promise<(Err
         m.added += t.added;
         m.created ||= t.created;
         m.resolved ||= t.resolved;
+        m.fresh ??= t.fresh;
         if (m.messages.length < 50) m.messages.push(...t.messages);
         m.deliveries.push(i);
       }

@@ -1,6 +1,13 @@
 import type { Db } from "../db/database.js";
-import type { BatchTouch } from "../incidents/triage-batch.js";
-import { type DeliveryInput, type Problem, type StoredDelivery, storeBatch } from "./deliveries.repo.js";
+import type { Incident } from "../db/tables.js";
+import type { BatchTouch, FreshFacts } from "../incidents/triage-batch.js";
+import {
+  type CreatedRow,
+  type DeliveryInput,
+  type Problem,
+  type StoredDelivery,
+  storeBatch,
+} from "./deliveries.repo.js";
 import { StoredKeys } from "./stored-keys.js";
 import type { NormalizedAlert } from "./types.js";
 
@@ -18,6 +25,13 @@ export interface Stored {
   touched: BatchTouch[];
 }
 
+export interface PersistOptions {
+  /** Learns every key of the batch with the stored delivery that carried it. */
+  known?: StoredKeys;
+  /** The triage reason a new incident first seen at that time is stored with (the settling verdict), or null. */
+  firstReason?: (firstSeenAt: Date) => string | null;
+}
+
 /** The text `triage.ignore[].message` is matched against. */
 const messagesOf = (a: NormalizedAlert) => [a.summary ?? "", ...(a.details.evidence ?? [])].filter(Boolean);
 
@@ -26,13 +40,18 @@ const messagesOf = (a: NormalizedAlert) => [a.summary ?? "", ...(a.details.evide
  * per delivery in order, what it did. Nothing is read first: which alerts are new is what the
  * insert returns. Then `known` learns every key of the batch with the stored delivery that carried
  * it: a later delivery of nothing but those is a repeat, answered without a statement (ingest.ts).
+ * A new incident is stored with its first triage reason, and what triage needs of it comes back
+ * with it (`BatchTouch.fresh`).
  */
-export async function persist(db: Db, items: StoreItem[], known = new StoredKeys()): Promise<Stored[]> {
+export async function persist(db: Db, items: StoreItem[], opts: PersistOptions = {}): Promise<Stored[]> {
+  const { known = new StoredKeys(), firstReason = () => null } = opts;
+  const now = items[0]!.base.receivedAt;
+  const problems = problemsOf(items, firstReason(now));
   const stored = await storeBatch(db, {
     deliveries: items.map((it) => ({ ...it.base, alertCount: it.alerts.length })),
     alerts: items.flatMap((it, delivery) => it.alerts.map((alert) => ({ delivery, alert }))),
-    problems: problemsOf(items),
-    now: items[0]!.base.receivedAt,
+    problems: [...problems.values()],
+    now,
   });
   // Committed: the keys the statement checked against the table are stored now, new or not.
   // Learned only here (a failed batch teaches nothing).
@@ -45,11 +64,17 @@ export async function persist(db: Db, items: StoreItem[], known = new StoredKeys
     }
   });
   known.add(keys, deliveries);
-  return items.map((it, i) => summarize(it.alerts, stored[i]!));
+  const created = new Map(stored.flatMap((d) => d.created.map((c) => [c.id, c] as const)));
+  const freshOf = (id: number, fingerprint: string): FreshFacts | undefined => {
+    const row = created.get(id);
+    const problem = problems.get(fingerprint);
+    return row && problem && freshFacts(row, problem, now);
+  };
+  return items.map((it, i) => summarize(it.alerts, stored[i]!, freshOf));
 }
 
 /** One problem per fingerprint that fires in the batch, described by its first firing alert. */
-function problemsOf(items: StoreItem[]): Problem[] {
+function problemsOf(items: StoreItem[], triageReason: string | null): Map<string, Problem> {
   const byFingerprint = new Map<string, Problem>();
   for (const a of items.flatMap((it) => it.alerts)) {
     if (a.status !== "firing" || byFingerprint.has(a.fingerprint)) continue;
@@ -62,13 +87,48 @@ function problemsOf(items: StoreItem[]): Problem[] {
       host: a.host,
       severity: a.severity,
       createdMessage: `new incident from ${a.source}: ${a.name}${a.service ? ` on ${a.service}` : ""}`,
+      triageReason,
     });
   }
-  return [...byFingerprint.values()];
+  return byFingerprint;
+}
+
+/** A new incident as the store wrote it (from its problem) and what it read for it (`CreatedRow`). */
+function freshFacts(row: CreatedRow, p: Problem, firstSeenAt: Date): FreshFacts {
+  return {
+    incident: {
+      id: row.id,
+      state: "open",
+      fingerprint: p.fingerprint,
+      service: p.service,
+      alert_name: p.alertName,
+      title: p.title,
+      first_seen_at: firstSeenAt,
+      previous_incident_id: row.prev_id,
+      triage_reason: p.triageReason,
+    },
+    previous:
+      row.prev_id === null
+        ? undefined
+        : {
+            id: row.prev_id,
+            state: row.prev_state as Incident["state"],
+            resolved_at: row.prev_resolved_at === null ? null : new Date(row.prev_resolved_at),
+          },
+    silences: row.silences.map((s) => ({
+      ...s,
+      created_at: new Date(s.created_at),
+      expires_at: new Date(s.expires_at),
+    })),
+  };
 }
 
 /** A delivery's new alerts, grouped by the incident they went to (a resolve for nothing live goes nowhere). */
-function summarize(alerts: NormalizedAlert[], stored: StoredDelivery): Stored {
+function summarize(
+  alerts: NormalizedAlert[],
+  stored: StoredDelivery,
+  freshOf: (id: number, fingerprint: string) => FreshFacts | undefined,
+): Stored {
   const byKey = new Map(alerts.map((a) => [a.idempotencyKey, a]));
   const touched = new Map<number, BatchTouch>();
   for (const row of stored.inserted) {
@@ -80,6 +140,7 @@ function summarize(alerts: NormalizedAlert[], stored: StoredDelivery): Stored {
       created: row.created,
       resolved: false,
       messages: [],
+      fresh: row.created ? freshOf(row.incident, alert.fingerprint) : undefined,
     };
     touched.set(row.incident, t);
     if (alert.status === "firing") {

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Incident } from "../../src/db/tables.js";
 import { dismissIncident } from "../../src/incidents/actions.js";
@@ -53,6 +54,49 @@ describe("triage", () => {
     expect(after.branch).toBe(`healer/incident-${i.id}`);
     expect(await runs(a)).toHaveLength(1);
     expect(a.wakes.n).toBe(1);
+  });
+
+  it("a new incident is stored settling, with its reason, by the statement that stored its alert", async () => {
+    const a = await setup({ ...REPO, triage: { settleSeconds: 60 } });
+    const i = await fire(a);
+    expect(i.triage_reason).toBe(
+      `settling until ${new Date(i.first_seen_at.getTime() + 60_000).toISOString()} (triage.settleSeconds)`,
+    );
+    // One transaction wrote both rows: no second write of the incident for its verdict.
+    const xmin = (table: "alerts" | "incidents") =>
+      sql<{ x: string }>`SELECT xmin::text AS x FROM ${sql.table(table)}`.execute(a.t.db);
+    expect((await xmin("incidents")).rows).toEqual((await xmin("alerts")).rows);
+    // A later alert of it is judged from what is read (the reason is unchanged, so not written again).
+    a.clock.advance(5);
+    const again = await fire(a);
+    expect(again).toMatchObject({ id: i.id, state: "open", triage_reason: i.triage_reason, occurrences: 2 });
+  });
+
+  it("while settling, a new incident is noise at once when silenced, ignored, or back after a dismissal", async () => {
+    const a = await setup({
+      ...REPO,
+      triage: { settleSeconds: 600, ignore: [{ message: "upstream timed out" }] },
+      lifecycle: { dismissCooldownSeconds: 3600 },
+    });
+    await createSilence(a.deps, { service: "muted.service", seconds: 600, reason: "maintenance" });
+    const muted = await fire(a, { service: "muted.service" });
+    expect(muted).toMatchObject({
+      state: "suppressed",
+      triage_reason: expect.stringMatching(/^silenced \(muted\.service\)/),
+    });
+    const ignored = await fire(a, { name: "nginx-5xx", summary: "upstream timed out" });
+    expect(ignored).toMatchObject({
+      state: "suppressed",
+      triage_reason: expect.stringMatching(/matches triage\.ignore\[0\]/),
+    });
+    const first = await fire(a, { name: "disk-full" });
+    expect(first.state).toBe("open");
+    await dismissIncident(a.deps, first.id, "known, not now");
+    a.clock.advance(60);
+    const back = await fire(a, { name: "disk-full" });
+    expect(back).toMatchObject({ previous_incident_id: first.id, state: "suppressed" });
+    expect(back.triage_reason).toMatch(new RegExp(`incident ${first.id} was dismissed`));
+    expect(await runs(a)).toHaveLength(0);
   });
 
   it("a resolve while settling resolves the incident: no run", async () => {

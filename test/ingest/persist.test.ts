@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Db, openDatabase } from "../../src/db/database.js";
+import { createSilence } from "../../src/incidents/silences.js";
 import { isWriteConflict } from "../../src/ingest/deliveries.repo.js";
 import { parseDelivery } from "../../src/ingest/parsers.js";
 import { persist, type StoreItem } from "../../src/ingest/persist.js";
@@ -63,6 +64,46 @@ describe("persist: one statement per batch", () => {
     expect(events).toEqual([
       { kind: "created", data: { fingerprint: incident.fingerprint, delivery: first!.deliveryId } },
     ]);
+  });
+
+  it("a new incident is stored with its first reason, and comes back with what triage needs of it", async () => {
+    const app = await setup();
+    const firstReason = (at: Date) => `settling since ${at.toISOString()}`;
+    const [first] = await persist(app.t.db, [item(app, ["k1"])], { firstReason });
+    const before = first!.touched[0]!;
+    expect(before.fresh).toMatchObject({ previous: undefined, silences: [] });
+    await app.t.db
+      .updateTable("incidents")
+      .set({ state: "dismissed", resolved_at: app.clock.now() })
+      .where("id", "=", before.id)
+      .execute();
+    await createSilence(app.deps, { service: "nginx.service", seconds: 600, reason: "maintenance" });
+    const again = item(app, ["k2"]);
+    const [second] = await persist(app.t.db, [again], { firstReason });
+    const t = second!.touched[0]!;
+    expect(t).toMatchObject({ created: true, added: 1 });
+    expect(t.fresh!.incident).toEqual({
+      id: t.id,
+      state: "open",
+      fingerprint: again.alerts[0]!.fingerprint,
+      service: "nginx.service",
+      alert_name: "nginx-down",
+      title: "nginx-down: nginx.service",
+      first_seen_at: again.base.receivedAt,
+      previous_incident_id: before.id,
+      triage_reason: firstReason(again.base.receivedAt),
+    });
+    expect(t.fresh!.previous).toEqual({ id: before.id, state: "dismissed", resolved_at: app.clock.now() });
+    expect(t.fresh!.silences).toEqual([
+      expect.objectContaining({ service: "nginx.service", alert_name: null, reason: "maintenance" }),
+    ]);
+    // What came back is what is stored.
+    const row = await app.t.db
+      .selectFrom("incidents")
+      .selectAll()
+      .where("id", "=", t.id)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ ...t.fresh!.incident, occurrences: 1 });
   });
 
   it("a key twice in one batch is new for its first delivery only", async () => {
@@ -135,11 +176,11 @@ describe("persist with the keys this process saw committed", () => {
     const app = await setup();
     const known = new StoredKeys();
     const one = item(app, ["k1", "k2"]);
-    const [first] = await persist(app.t.db, [one], known);
+    const [first] = await persist(app.t.db, [one], { known });
     expect(first).toMatchObject({ accepted: 2, duplicates: 0 });
     expect(keysOf(one).map((k) => known.deliveryOf(k))).toEqual([first!.deliveryId, first!.deliveryId]);
     const two = item(app, ["k2", "k3"]);
-    const [again] = await persist(app.t.db, [two], known);
+    const [again] = await persist(app.t.db, [two], { known });
     expect(again).toMatchObject({ accepted: 1, duplicates: 1 });
     // k2 keeps the delivery that first carried it; k3 is the second's.
     expect(keysOf(two).map((k) => known.deliveryOf(k))).toEqual([first!.deliveryId, again!.deliveryId]);
@@ -158,7 +199,7 @@ describe("persist with the keys this process saw committed", () => {
     const it9 = item(app, ["k9"]);
     const known = new StoredKeys();
     known.add(keysOf(it9), [1]);
-    const [r] = await persist(app.t.db, [it9], known);
+    const [r] = await persist(app.t.db, [it9], { known });
     expect(r).toMatchObject({ accepted: 1, duplicates: 0 });
     expect(await alertCount(app)).toBe(1);
   });
@@ -173,7 +214,7 @@ describe("persist with the keys this process saw committed", () => {
       app.t.db,
     );
     const bad = item(app, ["k1"]);
-    await expect(persist(app.t.db, [bad], known)).rejects.toThrow(/refused by the test/);
+    await expect(persist(app.t.db, [bad], { known })).rejects.toThrow(/refused by the test/);
     expect(keysOf(bad).some((k) => known.has(k))).toBe(false);
     expect(known.size).toBe(0);
     expect(await app.t.db.selectFrom("deliveries").select("id").execute()).toEqual([]);
