@@ -5,9 +5,12 @@ export interface GroupCommitOptions<I> {
   /** Most total weight (alerts) in one batch; one item heavier than this still goes, alone. */
   maxWeight: number;
   weight(item: I): number;
-  /** Items that must be stored in a batch of their own (their effects depend on order). */
+  /**
+   * Items whose effect depends on order: stored in a batch of their own, once every batch before
+   * them is stored, and before any batch after them starts.
+   */
   alone(item: I): boolean;
-  /** Batches stored at the same time: while one waits on the database, the next one fills. */
+  /** Batches stored at the same time: while one waits on the database (its commit's flush), the next is stored. */
   parallel: number;
   /** The batch crossed another writer's (deadlock, a row created meanwhile): store it again. */
   retryable(e: unknown): boolean;
@@ -43,20 +46,8 @@ export function groupCommit<I, O>(
 ): (item: I) => Promise<O> {
   const queue: Pending<I, O>[] = [];
   let inFlight = 0;
-
-  const take = (): Pending<I, O>[] => {
-    const first = queue.shift()!;
-    if (opts.alone(first.item)) return [first];
-    const batch = [first];
-    let weight = opts.weight(first.item);
-    while (queue.length && batch.length < opts.maxItems) {
-      const next = queue[0]!;
-      if (opts.alone(next.item) || weight + opts.weight(next.item) > opts.maxWeight) break;
-      weight += opts.weight(next.item);
-      batch.push(queue.shift()!);
-    }
-    return batch;
-  };
+  // An `alone` batch is being stored: nothing starts beside it.
+  let barrier = false;
 
   const storeWithRetry = async (items: I[]): Promise<O[]> => {
     for (let attempt = 1; ; attempt++) {
@@ -98,10 +89,14 @@ export function groupCommit<I, O>(
   };
 
   const pump = () => {
-    while (queue.length && inFlight < opts.parallel) {
+    while (queue.length && inFlight < opts.parallel && !barrier) {
+      const alone = opts.alone(queue[0]!.item);
+      if (alone && inFlight > 0) return; // it waits for what came before it
       inFlight++;
-      void flush(take()).finally(() => {
+      barrier = alone;
+      void flush(take(queue, opts)).finally(() => {
         inFlight--;
+        if (alone) barrier = false;
         pump();
       });
     }
@@ -112,4 +107,19 @@ export function groupCommit<I, O>(
       queue.push({ item, resolve, reject });
       pump();
     });
+}
+
+/** The next batch off the head of the queue: an `alone` item by itself, else up to the limits. */
+function take<T extends { item: I }, I>(queue: T[], opts: GroupCommitOptions<I>): T[] {
+  const first = queue.shift()!;
+  if (opts.alone(first.item)) return [first];
+  const batch = [first];
+  let weight = opts.weight(first.item);
+  while (queue.length && batch.length < opts.maxItems) {
+    const next = queue[0]!;
+    if (opts.alone(next.item) || weight + opts.weight(next.item) > opts.maxWeight) break;
+    weight += opts.weight(next.item);
+    batch.push(queue.shift()!);
+  }
+  return batch;
 }

@@ -44,7 +44,7 @@ export interface Ingester {
 export interface IngesterOptions {
   /** The database is unreachable (the caller answers 503): a failed batch is not split up. */
   unavailable?: (e: unknown) => boolean;
-  /** Batches stored at the same time (each on its own connection). */
+  /** Batches stored at the same time (each on its own connection); 2 unless set. */
   parallel?: number;
   /** Most deliveries and alerts in one transaction. */
   maxDeliveries?: number;
@@ -81,9 +81,12 @@ export function createIngester(deps: IncidentDeps, opts: IngesterOptions = {}): 
       maxItems: opts.maxDeliveries ?? 500,
       maxWeight: opts.maxAlerts ?? 5000,
       weight: (it) => it.alerts.length,
-      // A resolve's effect depends on what came before it: such deliveries are stored alone.
+      // A resolve's effect depends on what came before it: such deliveries are stored alone, after
+      // the batches before them and before the ones after them.
       alone: (it) => it.alerts.some((a) => a.status === "resolved"),
-      parallel: opts.parallel ?? 1,
+      // Two batches in flight: one is stored while the other waits for its commit's flush (a
+      // batch of 50-alert deliveries 1.2–1.3× faster; 4 made distinct alerts slower: smaller batches).
+      parallel: opts.parallel ?? 2,
       retryable: isWriteConflict,
       unavailable: opts.unavailable ?? (() => false),
     },
