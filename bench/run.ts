@@ -361,7 +361,9 @@ async function main(): Promise<number> {
     }
   } finally {
     await cleanupAll();
-    rmSync(dir, { recursive: true, force: true });
+    // HEALER_BENCH_KEEP=1 keeps the work directory: the service's log, the profiles of --profile.
+    if (process.env.HEALER_BENCH_KEEP === "1") process.stderr.write(`bench: kept ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
   }
   const md = markdown(results);
   process.stdout.write(`\n${md}`);
