@@ -30,6 +30,45 @@ export interface IncidentFacts {
 }
 
 /**
+ * The silences in force for `service` at `at` (SQL expressions), as a JSON array: read by
+ * TRIAGE_FACTS and by the statement that stores a batch (ingest/deliveries.repo.ts), for the
+ * incidents it creates. `silencesFromJson` reads it back.
+ */
+export const silencesInForce = (service: string, at: string) => `(
+  SELECT coalesce(json_agg(json_build_object('id', s.id, 'service', s.service, 'alert_name', s.alert_name,
+           'reason', s.reason, 'created_at', s.created_at, 'expires_at', s.expires_at)), '[]')
+  FROM silences s WHERE s.service = ${service} AND s.created_at <= ${at} AND s.expires_at > ${at})`;
+
+/** A silence as `silencesInForce` gives it (times as JSON text). */
+export type SilenceJson = Omit<Silence, "created_at" | "expires_at"> & {
+  created_at: string;
+  expires_at: string;
+};
+
+export function silencesFromJson(rows: SilenceJson[]): Silence[] {
+  return rows.map((s) => ({
+    ...s,
+    id: Number(s.id),
+    created_at: new Date(s.created_at),
+    expires_at: new Date(s.expires_at),
+  }));
+}
+
+/** The previous incident of a fingerprint from its columns read beside another (`prev_*`), or undefined. */
+export function previousFromRow(row: {
+  prev_id: number | string | null;
+  prev_state: string | null;
+  prev_resolved_at: Date | string | null;
+}): IncidentFacts["previous"] {
+  if (row.prev_id === null) return undefined;
+  return {
+    id: Number(row.prev_id),
+    state: row.prev_state as Incident["state"],
+    resolved_at: row.prev_resolved_at === null ? null : new Date(row.prev_resolved_at),
+  };
+}
+
+/**
  * Everything triage reads for a batch, in one statement by name (one round trip, planned once per
  * connection) instead of one query per kind of fact. Incidents come through their primary key
  * (`= ANY (ARRAY(…))`: joined to the JSON rows alone, whose count the planner guesses at 100, it
@@ -49,9 +88,7 @@ SELECT i.*, p.id AS prev_id, p.state AS prev_state, p.resolved_at AS prev_resolv
           SELECT 1 FROM alerts a
           WHERE a.incident_id = i.id AND a.status = 'firing' AND a.received_at >= $2 LIMIT $3) c)::int
        ELSE 0 END AS firing,
-       (SELECT coalesce(json_agg(json_build_object('id', s.id, 'service', s.service, 'alert_name', s.alert_name,
-                 'reason', s.reason, 'created_at', s.created_at, 'expires_at', s.expires_at)), '[]')
-        FROM silences s WHERE s.service = i.service AND s.created_at <= $4 AND s.expires_at > $4) AS silences,
+       ${silencesInForce("i.service", "$4")} AS silences,
        (SELECT n FROM runs_24h) AS runs_24h
 FROM inc i
 LEFT JOIN LATERAL (
@@ -64,7 +101,7 @@ type FactsRow = IncidentFacts["incident"] & {
   prev_state: Incident["state"] | null;
   prev_resolved_at: Date | null;
   firing: number;
-  silences: (Omit<Silence, "created_at" | "expires_at"> & { created_at: string; expires_at: string })[];
+  silences: SilenceJson[];
   runs_24h: number;
 };
 
@@ -94,21 +131,9 @@ export async function triageFacts(
       previous_incident_id: r.previous_incident_id === null ? null : Number(r.previous_incident_id),
       triage_reason: r.triage_reason,
     },
-    previous:
-      r.prev_id === null
-        ? undefined
-        : {
-            id: Number(r.prev_id),
-            state: r.prev_state!,
-            resolved_at: r.prev_resolved_at === null ? null : new Date(r.prev_resolved_at),
-          },
+    previous: previousFromRow(r),
     firingInWindow: Number(r.firing),
-    silences: r.silences.map((s) => ({
-      ...s,
-      id: Number(s.id),
-      created_at: new Date(s.created_at),
-      expires_at: new Date(s.expires_at),
-    })),
+    silences: silencesFromJson(r.silences),
     runsLast24h: Number(r.runs_24h),
   }));
 }

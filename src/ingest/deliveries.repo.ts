@@ -3,6 +3,7 @@ import type { Db } from "../db/database.js";
 import { runNamed } from "../db/named.js";
 import { cleanText, jsonForPg } from "../db/sanitize.js";
 import type { Database } from "../db/tables.js";
+import { type SilenceJson, silencesInForce } from "../incidents/batch.repo.js";
 import type { NormalizedAlert } from "./types.js";
 
 /* The SQL of ingest: deliveries, their alerts, and the incidents those alerts count on. */
@@ -92,14 +93,7 @@ export interface CreatedRow {
   prev_id: number | null;
   prev_state: string | null;
   prev_resolved_at: string | null;
-  silences: {
-    id: number;
-    service: string;
-    alert_name: string | null;
-    reason: string | null;
-    created_at: string;
-    expires_at: string;
-  }[];
+  silences: SilenceJson[];
 }
 
 /**
@@ -237,11 +231,7 @@ SELECT d.id,
                 FILTER (WHERE x.idempotency_key IS NOT NULL), '[]') AS inserted,
        (SELECT coalesce(json_agg(json_build_object('id', f.incident_id, 'prev_id', f.prev_id,
                   'prev_state', f.prev_state, 'prev_resolved_at', f.prev_resolved_at,
-                  'silences', (SELECT coalesce(json_agg(json_build_object('id', s.id, 'service', s.service,
-                                 'alert_name', s.alert_name, 'reason', s.reason, 'created_at', s.created_at,
-                                 'expires_at', s.expires_at)), '[]')
-                               FROM silences s
-                               WHERE s.service = f.service AND s.created_at <= $4 AND s.expires_at > $4))), '[]')
+                  'silences', ${silencesInForce("f.service", "$4::timestamptz")})), '[]')
         FROM fresh f WHERE f.first_delivery = d.id) AS created
 FROM delivery_in d LEFT JOIN inserted x ON x.delivery_id = d.id
 GROUP BY d.i, d.id

@@ -1,5 +1,5 @@
 import type { Db } from "../db/database.js";
-import type { Incident } from "../db/tables.js";
+import { previousFromRow, silencesFromJson } from "../incidents/batch.repo.js";
 import type { BatchTouch, FreshFacts } from "../incidents/triage-batch.js";
 import {
   type CreatedRow,
@@ -107,19 +107,8 @@ function freshFacts(row: CreatedRow, p: Problem, firstSeenAt: Date): FreshFacts 
       previous_incident_id: row.prev_id,
       triage_reason: p.triageReason,
     },
-    previous:
-      row.prev_id === null
-        ? undefined
-        : {
-            id: row.prev_id,
-            state: row.prev_state as Incident["state"],
-            resolved_at: row.prev_resolved_at === null ? null : new Date(row.prev_resolved_at),
-          },
-    silences: row.silences.map((s) => ({
-      ...s,
-      created_at: new Date(s.created_at),
-      expires_at: new Date(s.expires_at),
-    })),
+    previous: previousFromRow(row),
+    silences: silencesFromJson(row.silences),
   };
 }
 
